@@ -1,0 +1,1 @@
+"""ctcollab: the composition root (settings, database, CLI, pipeline wiring)."""

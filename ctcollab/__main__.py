@@ -1,0 +1,3 @@
+from ctcollab.cli import main
+
+main()

@@ -1,0 +1,225 @@
+"""The `ctcollab` command line (Typer); the one mapping of errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ctcollab import pipeline
+from ctcollab.settings import Settings, load_settings
+from schemas import errors
+
+app = typer.Typer(name="ctcollab", help="Counter-trafficking data collaborative.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+org_app = typer.Typer(help="Partner organisations.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+
+out = Console()
+err_console = Console(stderr=True)
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+T = TypeVar("T")
+
+
+def exit_code(err: errors.CtcollabError) -> int:
+    if isinstance(err, errors.UsageError):
+        return EXIT_USAGE
+    if isinstance(err, errors.UserError | errors.PrivacyCheckFailed):
+        return EXIT_REJECTED
+    return EXIT_BUG
+
+
+def _fail(err: errors.CtcollabError) -> None:
+    prefix = "error" if exit_code(err) != EXIT_BUG else "internal error (this is a bug)"
+    err_console.print(f"[red]{prefix}[/red]: {err}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(exit_code(err))
+
+
+def run(fn: Callable[[], T]) -> T:
+    """Run a command body; map errors to one line on stderr and an exit code."""
+    try:
+        return fn()
+    except errors.CtcollabError as err:
+        _fail(err)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    except Exception as err:  # a bug: say so in one line; the traceback only on request
+        if os.environ.get("CTCOLLAB_DEBUG"):
+            raise
+        err_console.print(f"internal error (this is a bug): {type(err).__name__}; "
+                          "rerun with CTCOLLAB_DEBUG=1 for details", highlight=False)
+        raise typer.Exit(EXIT_BUG) from None
+    raise AssertionError("unreachable")
+
+
+def settings() -> Settings:
+    return run(load_settings)
+
+
+def context() -> pipeline.Context:
+    s = settings()
+    return run(lambda: pipeline.open_context(s))
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    level = logging.DEBUG if verbose else getattr(logging, settings().log_level)
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def init() -> None:
+    """Create the home folder and the database (idempotent)."""
+    s = settings()
+    run(lambda: pipeline.init(s))
+    out.print(f"initialised {s.home} ({s.db_url.split(':')[0]})")
+
+
+@org_app.command("add")
+def org_add(
+    slug: str,
+    name: Annotated[str, typer.Option(help="Full name of the organisation.")],
+    named: Annotated[bool, typer.Option(help="Agreed to be named as a contributor.")] = False,
+) -> None:
+    """Register an organisation and print its API key (shown once)."""
+    ctx = context()
+    key = run(lambda: pipeline.add_org(ctx, slug, name, named_contributor=named))
+    out.print(f"organisation {slug} registered. API key (store it now, it is not shown again):")
+    print(key)
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="The extract: CSV, Excel, JSON or Parquet.")],
+    org: Annotated[str, typer.Option(help="Slug of the uploading organisation.")],
+    mapping: Annotated[Path | None, typer.Option(help="Mapping YAML for this extract.")] = None,
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet to read.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Ingest one partner extract: read, harmonise, store; print the partner's report."""
+    ctx = context()
+    result = run(lambda: pipeline.ingest_file(ctx, org, file, mapping=mapping, sheet=sheet))
+    if as_json:
+        print(json.dumps({"upload_id": result.upload_id, "duplicate": result.duplicate,
+                          **result.report}, indent=2, ensure_ascii=False))
+        return
+    print_report(result.upload_id, result.duplicate, result.report)
+
+
+def print_report(upload_id: int, duplicate: bool, report: dict[str, Any]) -> None:
+    if duplicate:
+        out.print(f"upload {upload_id}: the same file was already ingested; nothing changed")
+        return
+    out.print(f"upload {upload_id} ({report.get('mapping_version')}): "
+              f"{report['rows_read']} rows read, {report['rows_accepted']} accepted, "
+              f"{report['rows_quarantined']} quarantined")
+    for reason, n in report.get("quarantined_by_reason", {}).items():
+        out.print(f"  quarantined {n:>5}  {reason}")
+    if report.get("columns_dropped"):
+        out.print("  columns dropped (not in the mapping): "
+                  + ", ".join(report["columns_dropped"]), highlight=False)
+    table = Table("field", "mapped %", "unknown %", "not supplied %", "unmapped values")
+    for name, cov in report.get("fields", {}).items():
+        unmapped = ", ".join(f"{v} ({n})" for v, n in list(cov["unmapped_values"].items())[:5])
+        table.add_row(name, f"{cov['mapped_pct']:.1f}", f"{cov['unknown_pct']:.1f}",
+                      f"{cov['not_supplied_pct']:.1f}", unmapped)
+    out.print(table)
+
+
+@app.command()
+def release(
+    spec: Annotated[Path | None, typer.Option(help="Release spec YAML.")] = None,
+    version: Annotated[str | None, typer.Option(help="Version (default: today's date).")] = None,
+) -> None:
+    """Snapshot the cases and publish a new release folder."""
+    ctx = context()
+    result = run(lambda: pipeline.release(ctx, spec_path=spec, version=version))
+    out.print(f"release {result.version} written to {result.path} "
+              f"(rho spent: {float(result.rho_spent):.4g})")
+
+
+@app.command()
+def budget() -> None:
+    """Show the privacy budget ledger."""
+    from privacy.ledger import entries
+
+    ctx = context()
+    with ctx.engine.connect() as conn:
+        rows = run(lambda: entries(conn))
+    table = Table("release", "snapshot", "product", "item", "rho", "epsilon", "delta")
+    for r in rows:
+        table.add_row(r.version, r.snapshot_hash[:12], r.product, r.item, r.rho,
+                      f"{r.epsilon:.4g}" if r.epsilon is not None else "",
+                      f"{r.delta:.1e}" if r.delta is not None else "")
+    out.print(table)
+    out.print(f"cap per snapshot: rho = {ctx.settings.budget_rho_cap}")
+
+
+@app.command()
+def export(
+    org: Annotated[str, typer.Option(help="Organisation slug.")],
+    out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+) -> None:
+    """Secure zone only: one organisation's harmonised cases in CTDC-compatible form."""
+    ctx = context()
+    frame = run(lambda: pipeline.export_cases(ctx, org))
+    frame.to_csv(out_file, index=False, encoding="utf-8")
+    out.print(f"{len(frame)} cases written to {out_file}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Serve the API and site."""
+    import uvicorn
+
+    from api.app import create_app
+
+    s = settings()
+    uvicorn.run(create_app(s.releases_dir), host=host, port=port, log_level="info")
+
+
+@app.command("demo-data")
+def demo_data(
+    outdir: Path,
+    records: Annotated[int, typer.Option(min=1)] = 2000,
+    seed: Annotated[int, typer.Option()] = 7,
+) -> None:
+    """Write realistic extracts of four fictional partner organisations to OUTDIR."""
+    from ctcollab.demodata import generate
+
+    extracts = run(lambda: generate(outdir, records=records, seed=seed))
+    for e in extracts:
+        out.print(f"{e.org_slug:<16} {e.path}")
+
+
+@app.command()
+def demo(
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after the release.")] = False,
+    port: Annotated[int, typer.Option()] = 8000,
+    records: Annotated[int, typer.Option(min=1)] = 2000,
+) -> None:
+    """Generate demo extracts, ingest them, publish a release, then serve it."""
+    from ctcollab.demo import run_demo
+
+    s = settings()
+    release_result = run(lambda: run_demo(s, records=records, echo=out.print))
+    out.print(f"[bold]release {release_result.version}[/bold] in {release_result.path}")
+    if not no_serve:
+        out.print(f"serving on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+        serve(host="127.0.0.1", port=port)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,273 @@
+"""Pipeline wiring: ingest -> harmonize -> store; snapshot -> privacy -> publish."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from ctcollab.database import make_engine, upgrade
+from ctcollab.settings import Settings
+from harmonize.harmonizer import Harmonized, harmonize
+from harmonize.mapping import Mapping, load_mapping
+from ingest.raw_store import RawStore
+from ingest.readers import read_table
+from privacy import dp_tables, ledger
+from privacy.snapshot import snapshot_hash
+from privacy.spec import ReleaseSpec, load_spec
+from publish import release as publish
+from schemas.definition import SCHEMA
+from schemas.errors import Conflict, InputRejected, NotFound, PayloadTooLarge, UsageError
+from schemas.tables import api_keys, cases, organisations, releases, uploads
+
+log = logging.getLogger("ctcollab")
+CASE_COLUMNS = [f.name for f in SCHEMA.stored_fields]
+INSERT_CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    engine: sa.Engine
+
+    @property
+    def raw_store(self) -> RawStore:
+        return RawStore(self.settings.raw_dir)
+
+
+def open_context(settings: Settings, *, migrate: bool = True) -> Context:
+    engine = make_engine(settings.db_url)
+    if migrate:
+        upgrade(engine)
+    return Context(settings, engine)
+
+
+def init(settings: Settings) -> Context:
+    """Create the home folders and bring the database to the newest schema."""
+    for folder in (settings.home, settings.raw_dir, settings.releases_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    settings.raw_dir.chmod(0o700)
+    settings.case_key_secret()
+    return open_context(settings)
+
+
+# --- organisations -------------------------------------------------------------------------
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def add_org(ctx: Context, slug: str, name: str, *, named_contributor: bool = False) -> str:
+    """Register an organisation and return its first API key (shown once, stored hashed)."""
+    if not slug.replace("-", "").isalnum() or slug != slug.lower() or len(slug) > 64:
+        raise UsageError("an organisation slug is lowercase letters, digits and '-'")
+    key = "ctc_" + secrets.token_urlsafe(32)
+    with ctx.engine.begin() as conn:
+        if conn.execute(sa.select(organisations.c.id).where(organisations.c.slug == slug)).first():
+            raise Conflict(f"organisation {slug!r} already exists")
+        org_id = conn.execute(organisations.insert().values(
+            slug=slug, name=name, named_contributor=named_contributor)).inserted_primary_key[0]
+        conn.execute(api_keys.insert().values(org_id=org_id, key_hash=hash_key(key),
+                                              prefix=key[:12]))
+    return key
+
+
+def org_id_of(conn: sa.Connection, slug: str) -> int:
+    row = conn.execute(sa.select(organisations.c.id).where(organisations.c.slug == slug)).first()
+    if row is None:
+        raise NotFound(f"no organisation {slug!r}", hint="register it with `ctcollab org add`")
+    return int(row.id)
+
+
+# --- ingest ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    upload_id: int
+    duplicate: bool
+    report: dict[str, Any]
+
+
+def _cases_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame -> plain Python values for SQLAlchemy (NA -> None, numpy -> builtins)."""
+    out = frame.astype(object).where(frame.notna(), None)
+    return out.to_dict(orient="records")  # type: ignore[return-value]
+
+
+def store_cases(conn: sa.Connection, result: Harmonized, *, org_id: int, upload_id: int) -> None:
+    """Replace this organisation's previous version of each case (re-upload is idempotent)."""
+    frame = result.cases.copy()
+    frame["org_id"] = org_id
+    frame["upload_id"] = upload_id
+    frame["mapping_version"] = result.mapping_version
+    frame["ingested_at"] = datetime.now(UTC)
+    for col in CASE_COLUMNS:
+        if col not in frame.columns:
+            frame[col] = None
+    keys = frame["case_key"].tolist()
+    for i in range(0, len(keys), INSERT_CHUNK):
+        conn.execute(cases.delete().where(cases.c.case_key.in_(keys[i:i + INSERT_CHUNK])))
+    records = _cases_records(frame[CASE_COLUMNS])
+    for i in range(0, len(records), INSERT_CHUNK):
+        conn.execute(cases.insert(), records[i:i + INSERT_CHUNK])
+
+
+def ingest_file(ctx: Context, org_slug: str, path: Path, *, mapping: Mapping | Path | None,
+                sheet: str | None = None) -> IngestResult:
+    """Ingest one file for one organisation. A rejected file writes nothing at all."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InputRejected(f"{path.name}: cannot be read") from err
+    if len(data) > ctx.settings.max_upload_bytes:
+        raise PayloadTooLarge(f"{path.name}: {len(data)} bytes is over the limit of "
+                              f"{ctx.settings.max_upload_bytes} bytes")
+    if mapping is None:
+        raise UsageError("no mapping for this file", hint="pass --mapping M.yaml")
+    if isinstance(mapping, Path):
+        mapping = load_mapping(mapping)
+    sha = hashlib.sha256(data).hexdigest()
+    with ctx.engine.connect() as conn:
+        org_id = org_id_of(conn, org_slug)
+        seen = conn.execute(sa.select(uploads.c.id, uploads.c.report).where(
+            uploads.c.org_id == org_id, uploads.c.sha256 == sha,
+            uploads.c.status == "harmonised")).first()
+    if seen is not None:
+        return IngestResult(int(seen.id), True, dict(seen.report or {}))
+
+    table = read_table(data, path.name, sheet=sheet or mapping.sheet)
+    result = harmonize(table.frame, table.source_rows, mapping, org_id=org_id,
+                       secret=ctx.settings.case_key_secret())
+    report = result.report()
+    report["columns_dropped"] = [c for c in table.frame.columns if c not in mapping.columns]
+
+    store = ctx.raw_store
+    existed = store.exists(sha)
+    store.put(data)
+    try:
+        with ctx.engine.begin() as conn:
+            upload_id = conn.execute(uploads.insert().values(
+                org_id=org_id, filename=path.name[:255], size=len(data), sha256=sha,
+                format=table.format, encoding=table.encoding, status="harmonised",
+                mapping_version=mapping.mapping_version, rows_read=result.rows_read,
+                rows_accepted=len(result.cases),
+                rows_quarantined=report["rows_quarantined"], report=report,
+            )).inserted_primary_key[0]
+            store_cases(conn, result, org_id=org_id, upload_id=upload_id)
+    except BaseException:
+        if not existed:
+            store.delete(sha)
+        raise
+    log.info("upload %s: %s rows read, %s accepted", upload_id, result.rows_read,
+             len(result.cases))
+    return IngestResult(int(upload_id), False, report)
+
+
+def withdraw(ctx: Context, org_slug: str, upload_id: int) -> int:
+    """Withdraw an upload: its cases leave the next snapshot. Returns the cases removed."""
+    with ctx.engine.begin() as conn:
+        org_id = org_id_of(conn, org_slug)
+        row = conn.execute(sa.select(uploads.c.id).where(
+            uploads.c.id == upload_id, uploads.c.org_id == org_id)).first()
+        if row is None:
+            raise NotFound(f"no upload {upload_id} for this organisation")
+        removed = conn.execute(cases.delete().where(cases.c.upload_id == upload_id)).rowcount
+        conn.execute(uploads.update().where(uploads.c.id == upload_id).values(
+            status="withdrawn", updated_at=datetime.now(UTC)))
+    return int(removed or 0)
+
+
+def export_cases(ctx: Context, org_slug: str) -> pd.DataFrame:
+    """An organisation's harmonised cases in CTDC-compatible form (secure zone only)."""
+    from schemas.ctdc_form import to_ctdc
+
+    with ctx.engine.connect() as conn:
+        org_id = org_id_of(conn, org_slug)
+        frame = pd.read_sql(sa.select(cases).where(cases.c.org_id == org_id), conn)
+    for f in SCHEMA.case_fields:
+        if f.type == "flag":
+            frame[f.name] = frame[f.name].astype("boolean")
+    return to_ctdc(frame)
+
+
+# --- release ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    version: str
+    path: Path
+    case_count: int
+    rho_spent: Fraction
+
+
+def release(ctx: Context, *, spec_path: Path | None = None, version: str | None = None,
+            spec: ReleaseSpec | None = None) -> ReleaseResult:
+    """Snapshot the cases, run the privacy products of the spec, publish a release folder.
+
+    The plan (spec, budget) is checked before any case is read; files are staged in a
+    temporary folder; the release record and the ledger entries are committed in one
+    transaction, and the folder is renamed into place only inside that transaction.
+    """
+    spec = spec or load_spec(spec_path)
+    planned = dp_tables.plan(spec.dp_tables)
+    total = sum((p.rho for p in planned), Fraction(0))
+    cap = Fraction(str(ctx.settings.budget_rho_cap))
+    releases_dir = ctx.settings.releases_dir
+
+    final: Path | None = None
+    try:
+        with ctx.engine.begin() as conn:
+            snap, n = snapshot_hash(conn)
+            ledger.check(conn, snap, total, cap)
+            taken = {r.version for r in conn.execute(sa.select(releases.c.version))}
+            version = version or publish.next_version(
+                releases_dir, datetime.now(UTC).date(), taken)
+            if version in taken:
+                raise Conflict(f"release {version} already exists; releases are never overwritten")
+            tables = dp_tables.release_tables(conn, spec.dp_tables, spec.year_min)
+            meta = publish.ReleaseMeta(
+                version=version, title=spec.title, created=publish.now_utc(),
+                snapshot_hash=snap, case_count=n, licence=ctx.settings.licence,
+                contributors=_contributors(conn), mapping_versions=_mapping_versions(conn),
+                spec=spec.model_dump(mode="json"),
+            )
+            with publish.staged_release(releases_dir, version) as staging:
+                publish.build_release_folder(staging, meta, tables)
+                release_id = conn.execute(releases.insert().values(
+                    version=version, snapshot_hash=snap, case_count=n,
+                    spec=spec.model_dump(mode="json"))).inserted_primary_key[0]
+                ledger.record(conn, release_id, snap, [
+                    ledger.Spend("dp-table", t.spec.name, t.rho, t.epsilon, t.delta)
+                    for t in tables
+                ])
+                # Last step inside the transaction: if the commit fails, the folder goes too.
+                final = publish.publish_folder(staging, releases_dir, version)
+    except BaseException:
+        if final is not None:
+            publish.unpublish_folder(final)
+        raise
+    publish.set_latest(releases_dir, version)
+    return ReleaseResult(version, final, n, total)
+
+
+def _contributors(conn: sa.Connection) -> tuple[str, ...]:
+    """Partner organisations that agreed to be named in releases."""
+    return tuple(r.name for r in conn.execute(
+        sa.select(organisations.c.name).where(organisations.c.named_contributor)
+        .order_by(organisations.c.name)))
+
+
+def _mapping_versions(conn: sa.Connection) -> tuple[str, ...]:
+    return tuple(r.mapping_version for r in conn.execute(
+        sa.select(cases.c.mapping_version).distinct().order_by(cases.c.mapping_version)))

@@ -1,0 +1,78 @@
+"""The one typed settings object, read from CTCOLLAB_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.errors import ConfigurationError
+
+SECRET_FILE = "secret.key"
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "test", "dev", "development", "xxx"}
+
+
+class Settings(BaseSettings):
+    """ctcollab's settings; each can be set as ``CTCOLLAB_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CTCOLLAB_", extra="ignore", frozen=True)
+
+    home: Path = Field(Path("var"), description="Folder for the embedded database, raw store "
+                       "and releases.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in HOME.")
+    env: Literal["development", "production"] = Field(
+        "development", description="production refuses missing or placeholder secrets.")
+    secret: str | None = Field(None, description="Deployment secret for case keys (HMAC-SHA256). "
+                               "In development a random one is created in HOME/secret.key.")
+    max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Largest upload accepted.")
+    budget_rho_cap: float = Field(2.0, gt=0, description="Total zCDP rho a snapshot may spend.")
+    licence: str = Field("CC-BY-4.0", description="Licence of published releases (SPDX id).")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_is_real(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) < 32 or value.lower() in PLACEHOLDER_SECRETS):
+            raise ValueError("must be at least 32 characters and not a placeholder")
+        return value
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home.resolve() / 'ctcollab.db'}"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.home / "raw"
+
+    @property
+    def releases_dir(self) -> Path:
+        return self.home / "releases"
+
+    def case_key_secret(self) -> bytes:
+        """The HMAC secret; in development it is created once and kept in HOME (mode 0600)."""
+        if self.secret:
+            return self.secret.encode()
+        if self.env == "production":
+            raise ConfigurationError("CTCOLLAB_SECRET is not set",
+                                     hint="production needs a deployment secret of 32+ characters")
+        path = self.home / SECRET_FILE
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning a validation failure into a ConfigurationError naming the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = "CTCOLLAB_" + str(first["loc"][0]).upper() if first["loc"] else "CTCOLLAB_*"
+        raise ConfigurationError(f"invalid setting {name}: {first['msg']}") from err

@@ -1,0 +1,394 @@
+"""Apply a mapping to a partner table: common-schema case rows, quarantine and a coverage report.
+
+Work is done per distinct value, not per row, so a million-row extract with a few hundred
+distinct labels per column costs a few hundred look-ups.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from harmonize.errors import MappingDoesNotFit
+from harmonize.mapping import MULTI_SELECT, FieldRule, Mapping
+from harmonize.matching import is_not_supplied, match
+from schemas.definition import SCHEMA, Field, normalise_token
+from schemas.dtypes import pandas_dtype
+
+YES = frozenset(normalise_token(t) for t in (
+    "1", "yes", "y", "true", "x", "oui", "o", "vrai", "si", "sí", "sim", "naam", "na'am", "aywa"))
+NO = frozenset(normalise_token(t) for t in (
+    "0", "no", "n", "false", "non", "faux", "nao", "não", "la", "laa"))
+EXCEL_EPOCH = date(1899, 12, 30)
+ADULT_AGE = 18
+MAX_AGE = 120
+
+
+@dataclass(frozen=True)
+class QuarantinedRow:
+    """A source row kept out of the cases, with why. Never holds the cell value."""
+
+    row: int
+    field: str
+    reason: str
+
+
+@dataclass
+class FieldCoverage:
+    mapped: int = 0
+    unknown: int = 0
+    not_supplied: int = 0
+    unmapped_values: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class Harmonized:
+    """The result of harmonising one table."""
+
+    cases: pd.DataFrame  # internal form: case_key + stored CTDC fields
+    quarantine: list[QuarantinedRow]
+    coverage: dict[str, FieldCoverage]
+    rows_read: int
+    mapping_version: str
+
+    def report(self, *, show_unmapped: Callable[[str], bool] = lambda _v: True) -> dict[str, object]:
+        """The partner's report: counts and coverage, row numbers and reason codes only.
+
+        Unmapped vocabulary values are the uploader's own data and go only to them;
+        ``show_unmapped`` lets the caller withhold any that look like identifiers.
+        """
+        n = len(self.cases)
+        reasons = Counter(q.reason for q in self.quarantine)
+        return {
+            "mapping_version": self.mapping_version,
+            "rows_read": self.rows_read,
+            "rows_accepted": n,
+            "rows_quarantined": len({q.row for q in self.quarantine}),
+            "quarantined_by_reason": dict(sorted(reasons.items())),
+            "quarantine": [{"row": q.row, "field": q.field, "reason": q.reason}
+                           for q in self.quarantine[:1000]],
+            "fields": {
+                name: {
+                    "mapped_pct": _pct(c.mapped, n), "unknown_pct": _pct(c.unknown, n),
+                    "not_supplied_pct": _pct(c.not_supplied, n),
+                    "unmapped_values": {v: k for v, k in c.unmapped_values.most_common(50)
+                                        if show_unmapped(v)},
+                }
+                for name, c in self.coverage.items()
+            },
+        }
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def case_key(secret: bytes, org_id: int, local_id: str) -> str:
+    """HMAC-SHA256 over organisation and local case id: stable, not reversible without the key."""
+    message = f"{org_id}\x1f{local_id.strip()}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+class _Work:
+    """Mutable state of one harmonisation run."""
+
+    def __init__(self, frame: pd.DataFrame, source_rows: list[int]) -> None:
+        self.frame = frame
+        self.source_rows = np.asarray(source_rows)
+        self.n = len(frame)
+        self.bad = np.zeros(self.n, dtype=bool)
+        self.quarantine: list[QuarantinedRow] = []
+        self.out: dict[str, pd.Series] = {}
+        self.coverage: dict[str, FieldCoverage] = {}
+
+    def reject(self, mask: np.ndarray, field_name: str, reason: str) -> None:
+        mask = mask & ~self.bad
+        for i in np.flatnonzero(mask):
+            self.quarantine.append(QuarantinedRow(int(self.source_rows[i]), field_name, reason))
+        self.bad |= mask
+
+
+def _map_distinct(col: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+    """Apply ``fn`` once per distinct value."""
+    uniques = col.unique()
+    lookup = {u: fn(u) for u in uniques}
+    return col.map(lookup)
+
+
+def _categorical(work: _Work, f: Field, rule: FieldRule) -> None:
+    vocab = SCHEMA.vocabulary_of(f)
+    overrides = {k: v for k, v in rule.values.items() if isinstance(v, str)}
+    col = work.frame[rule.column]
+    cov = work.coverage.setdefault(f.name, FieldCoverage())
+
+    def one(text: str) -> object:
+        if is_not_supplied(text):
+            return None
+        return match(vocab.name, text, overrides)
+
+    codes = _map_distinct(col, one)
+    blank = col.map(is_not_supplied)
+    unmapped = codes.isna() & ~blank
+    cov.unmapped_values.update(col[unmapped].str.strip().value_counts().to_dict())
+    _store_category(work, f, codes)
+
+
+def _store_category(work: _Work, f: Field, codes: pd.Series) -> None:
+    work.out[f.name] = codes.astype("object").where(codes.notna(), None)
+
+
+def _parse_year(text: str, fmt: str | None) -> int | None | str:
+    """A registration year from a date or year cell; a string return is a reason code."""
+    value = text.strip()
+    if is_not_supplied(value):
+        return None
+    try:
+        if fmt == "excel" or (fmt is None and value.replace(".", "", 1).isdigit()
+                              and len(value.split(".")[0]) == 5):
+            return (EXCEL_EPOCH + timedelta(days=float(value))).year
+        if value.isdigit() and len(value) == 4:
+            return int(value)
+        if fmt and fmt not in ("iso", "excel"):
+            return datetime.strptime(value, fmt).year
+        return date.fromisoformat(value[:10]).year
+    except (ValueError, OverflowError):
+        return "date-unparseable"
+
+
+def _year(work: _Work, f: Field, rule: FieldRule) -> None:
+    col = work.frame[rule.column]
+    parsed = _map_distinct(col, lambda t: _parse_year(t, rule.date_format))
+    reason = parsed.map(lambda v: isinstance(v, str))
+    work.reject(reason.to_numpy(dtype=bool), f.name, "date-unparseable")
+    years = pd.to_numeric(parsed.where(~reason), errors="coerce")
+    this_year = datetime.now(UTC).year
+    out_of_range = years.notna() & ((years < (f.min or 1900)) | (years > this_year))
+    work.reject(out_of_range.to_numpy(dtype=bool), f.name, "year-out-of-range")
+    work.coverage.setdefault(f.name, FieldCoverage())
+    work.out[f.name] = years.where(~out_of_range).astype("Int16")
+
+
+def _parse_age(text: str) -> float | None | str:
+    value = text.strip().replace(",", ".")
+    if is_not_supplied(value):
+        return None
+    try:
+        age = float(value)
+    except ValueError:
+        return "unknown" if match("age_band", text) == "unknown" else "age-unparseable"
+    return age if 0 <= age <= MAX_AGE else "age-out-of-range"
+
+
+def _age(work: _Work, f: Field, rule: FieldRule) -> None:
+    if rule.kind != "years":
+        _categorical(work, f, rule)
+        return
+    col = work.frame[rule.column]
+    work.coverage.setdefault(f.name, FieldCoverage())
+    parsed = _map_distinct(col, _parse_age)
+    for reason in ("age-unparseable", "age-out-of-range"):
+        work.reject((parsed == reason).to_numpy(dtype=bool), f.name, reason)
+    unknown = parsed == "unknown"
+    ages = pd.to_numeric(parsed.where(~parsed.map(lambda v: isinstance(v, str))), errors="coerce")
+    bands = SCHEMA.vocabulary_of(f).values
+    band = pd.Series(None, index=col.index, dtype="object")
+    for v in bands:
+        if v.unknown:
+            continue
+        lo, hi = int(v.extra["min"]), int(v.extra["max"])
+        band[(ages >= lo) & (np.floor(ages) <= hi)] = v.code
+    band[unknown] = "unknown"
+    work.out[f.name] = band
+    if "majority_status" not in work.out:
+        majority = pd.Series(None, index=col.index, dtype="object")
+        majority[ages >= ADULT_AGE] = "adult"
+        majority[ages < ADULT_AGE] = "minor"
+        majority[unknown] = "unknown"
+        work.out["majority_status"] = majority
+
+
+def _tokens(text: str, separator: str | None) -> list[str] | None:
+    value = text.strip()
+    if is_not_supplied(value):
+        return None
+    if separator == "json" or (separator is None and value.startswith("[")):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            return [value]
+        return [str(i) for i in items] if isinstance(items, list) else [str(items)]
+    seps = [separator] if separator else [";", "|"]
+    parts = [value]
+    for sep in seps:
+        parts = [p for chunk in parts for p in chunk.split(sep)]
+    return [p.strip() for p in parts if p.strip()]
+
+
+# A token in one group that names a value of a narrower group implies both, e.g. "forced
+# begging" in a type-of-exploitation cell is forced labour in the begging sector.
+IMPLIED_GROUPS = {
+    "exploitation_type": (("labour_type", "forced_labour"),
+                          ("sex_exploitation_type", "sexual_exploitation")),
+}
+
+
+def _multi_select(work: _Work, group: str, rule: FieldRule) -> None:
+    vocab = SCHEMA.vocabularies[group]
+    overrides = {k: v for k, v in rule.values.items() if isinstance(v, str)}
+    col = work.frame[rule.column]
+    cov = work.coverage.setdefault(group, FieldCoverage())
+
+    def one(text: str) -> tuple[frozenset[tuple[str, str]], tuple[str, ...]] | None:
+        tokens = _tokens(text, rule.separator)
+        if tokens is None:
+            return None
+        chosen: set[tuple[str, str]] = set()
+        missed = []
+        for token in tokens:
+            code = match(group, token, overrides)
+            if code is not None:
+                chosen.add((group, code))
+                continue
+            for narrower, implied in IMPLIED_GROUPS.get(group, ()):
+                sub = match(narrower, token)
+                if sub is not None:
+                    chosen |= {(group, implied), (narrower, sub)}
+                    break
+            else:
+                missed.append(token)
+        return frozenset(chosen), tuple(missed)
+
+    parsed = _map_distinct(col, one)
+    supplied = parsed.notna()
+    for missed in parsed[supplied].map(lambda p: p[1]):
+        cov.unmapped_values.update(missed)
+    groups = {group} | {g for g, _ in IMPLIED_GROUPS.get(group, ())}
+    for g in groups:
+        for flag in SCHEMA.flags_of(g):
+            if flag.derived:
+                continue
+            hit = parsed[supplied].map(lambda p, key=(g, flag.code): key in p[0])
+            # A supplied cell says "no" to every value it does not list (of its own group).
+            values = pd.Series(pd.NA, index=col.index, dtype="boolean")
+            if g == group:
+                values[supplied] = hit.astype(bool)
+            else:
+                values[supplied & hit.reindex(col.index, fill_value=False).astype(bool)] = True
+            _merge_flag(work, flag.name, values)
+
+
+def _merge_flag(work: _Work, name: str, values: pd.Series) -> None:
+    """Combine flags filled by several rules: True wins, then False, then missing."""
+    if name in work.out:
+        old = work.out[name].astype("boolean")
+        values = (old | values).astype("boolean")
+    work.out[name] = values
+
+
+def _single_flag(work: _Work, f: Field, rule: FieldRule) -> None:
+    overrides = {normalise_token(k): v for k, v in rule.values.items() if isinstance(v, bool)}
+
+    def one(text: str) -> bool | None:
+        key = normalise_token(text)
+        if key in overrides:
+            return overrides[key]
+        if key in YES:
+            return True
+        if key in NO:
+            return False
+        return None
+
+    col = work.frame[rule.column]
+    values = _map_distinct(col, one).astype("boolean")
+    cov = work.coverage.setdefault(f.name, FieldCoverage())
+    unmapped = values.isna() & ~col.map(is_not_supplied)
+    cov.unmapped_values.update(col[unmapped].str.strip().value_counts().to_dict())
+    _merge_flag(work, f.name, values)
+
+
+def _derive(work: _Work) -> None:
+    """Flags the schema computes rather than maps (isSexAndLabour)."""
+    labour = work.out.get("is_forced_labour")
+    sexual = work.out.get("is_sexual_exploit")
+    if labour is not None and sexual is not None:
+        work.out["is_sex_and_labour"] = (labour.astype("boolean") & sexual.astype("boolean"))
+
+
+def harmonize(
+    frame: pd.DataFrame,
+    source_rows: list[int] | tuple[int, ...],
+    mapping: Mapping,
+    *,
+    org_id: int,
+    secret: bytes,
+) -> Harmonized:
+    """Turn a partner table (all strings) into internal-form cases using ``mapping``."""
+    missing = [c for c in mapping.columns if c not in frame.columns]
+    if missing:
+        raise MappingDoesNotFit(
+            f"the file has no column(s) {', '.join(repr(c) for c in missing)} named in mapping "
+            f"{mapping.mapping_version}",
+            hint="check the header row or run `ctcollab mapping suggest FILE`")
+    work = _Work(frame.reset_index(drop=True), list(source_rows))
+
+    ids = work.frame[mapping.case_id].str.strip()
+    work.reject(ids.map(is_not_supplied).to_numpy(dtype=bool), "case_id", "case-id-missing")
+    dup = ids.duplicated(keep="first") & ~work.bad
+    work.reject(dup.to_numpy(dtype=bool), "case_id", "case-id-duplicate")
+
+    for name, rule in mapping.fields.items():
+        if name in MULTI_SELECT:
+            _multi_select(work, name, rule)
+            continue
+        f = SCHEMA.field(name)
+        if f.type == "year":
+            _year(work, f, rule)
+        elif f.name == "age_broad":
+            _age(work, f, rule)
+        elif f.type in ("category", "country"):
+            _categorical(work, f, rule)
+        elif f.type == "flag":
+            _single_flag(work, f, rule)
+    for name, code in mapping.constants.items():
+        work.out[name] = pd.Series(code, index=work.frame.index, dtype="object")
+    _derive(work)
+
+    keep = ~work.bad
+    cases = pd.DataFrame(index=work.frame.index[keep])
+    cases["case_key"] = ids[keep].map(lambda i: case_key(secret, org_id, i)).astype("string")
+    for f in SCHEMA.case_fields:
+        if f.name in work.out:
+            cases[f.name] = work.out[f.name][keep].astype(pandas_dtype(f))  # type: ignore[call-overload]
+    _count_coverage(work, cases)
+    return Harmonized(cases=cases.reset_index(drop=True), quarantine=work.quarantine,
+                      coverage=work.coverage, rows_read=work.n,
+                      mapping_version=mapping.mapping_version)
+
+
+def _count_coverage(work: _Work, cases: pd.DataFrame) -> None:
+    """Per mapped target: accepted cases with a value, with an explicit unknown, or with nothing."""
+    n = len(cases)
+    for name, cov in work.coverage.items():
+        vocab = SCHEMA.vocabularies.get(name)
+        if vocab is not None and vocab.multi_select and name in MULTI_SELECT:
+            flags = [f for f in SCHEMA.flags_of(name) if f.name in cases.columns]
+            supplied = cases[[f.name for f in flags]].notna().any(axis=1)
+            unknown_flags = [f.name for f in flags if vocab.value(f.code or "").unknown]
+            unknown = (cases[unknown_flags].fillna(False).any(axis=1) if unknown_flags
+                       else pd.Series(False, index=cases.index))
+        elif name in cases.columns:
+            supplied = cases[name].notna()
+            unknown = cases[name].astype("object") == "unknown"
+        else:
+            continue
+        cov.unknown = int(unknown.sum())
+        cov.mapped = int(supplied.sum()) - cov.unknown
+        cov.not_supplied = n - int(supplied.sum())

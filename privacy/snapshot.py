@@ -1,0 +1,24 @@
+"""Snapshots: the set of cases a release is computed from, identified by a content hash."""
+
+from __future__ import annotations
+
+import hashlib
+
+import sqlalchemy as sa
+
+from schemas.definition import SCHEMA
+from schemas.tables import cases
+
+# Columns that define the content of a case; bookkeeping (upload, time) does not.
+CONTENT = ("case_key", *(f.name for f in SCHEMA.case_fields))
+
+
+def snapshot_hash(conn: sa.Connection) -> tuple[str, int]:
+    """SHA-256 over every case's content in key order, and the number of cases."""
+    digest = hashlib.sha256()
+    n = 0
+    query = sa.select(*(cases.c[c] for c in CONTENT)).order_by(cases.c.case_key)
+    for row in conn.execution_options(stream_results=True, yield_per=10_000).execute(query):
+        digest.update(("\x1f".join("" if v is None else str(v) for v in row) + "\n").encode())
+        n += 1
+    return digest.hexdigest(), n

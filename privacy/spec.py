@@ -1,0 +1,87 @@
+"""Release specs: an immutable, validated plan of what to publish and what it may spend."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from privacy.errors import SpecInvalid
+from schemas.definition import SCHEMA
+
+DEFAULT_SPEC = Path(__file__).parent / "default_release.yaml"
+# Fields a DP table may be broken down by: those with a public domain.
+TABULABLE = tuple(f.name for f in SCHEMA.case_fields
+                  if f.type in ("year", "category", "country", "flag"))
+
+
+class TableSpec(BaseModel):
+    """One DP aggregate table: its dimensions and its share of the budget."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    dimensions: tuple[str, ...] = Field(min_length=1, max_length=3)
+    weight: float = Field(1.0, gt=0)
+
+    @field_validator("dimensions")
+    @classmethod
+    def _public_domains(cls, dims: tuple[str, ...]) -> tuple[str, ...]:
+        for d in dims:
+            if d not in TABULABLE:
+                raise ValueError(f"{d!r} is not a field with a public domain")
+        if len(set(dims)) != len(dims):
+            raise ValueError("a dimension is repeated")
+        return dims
+
+
+class DpTablesSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rho: float = Field(gt=0, description="zCDP budget of all tables together")
+    delta: float = Field(1e-9, gt=0, lt=1e-3, description="delta for the reported (eps, delta)")
+    mechanism: Literal["discrete_gaussian"] = "discrete_gaussian"
+    threshold: int = Field(5, ge=0, description="noisy counts below this are withheld (flag c)")
+    unreliable_share: float = Field(
+        0.5, gt=0, description="flag u when the 95% half-width exceeds this share of the count")
+    tables: tuple[TableSpec, ...] = Field(min_length=1)
+
+    def rho_of(self, table: TableSpec) -> Fraction:
+        """Exact budget share of one table."""
+        total = sum(Fraction(t.weight) for t in self.tables)
+        return Fraction(self.rho) * Fraction(table.weight) / total
+
+
+class ReleaseSpec(BaseModel):
+    """What a release publishes. Frozen: it is a plan, inspected before data is read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = "Counter-trafficking case data"
+    year_min: int = 2015
+    dp_tables: DpTablesSpec
+
+
+def parse_spec(text: str, source: str = "spec") -> ReleaseSpec:
+    try:
+        data = yaml.safe_load(text)
+        return ReleaseSpec.model_validate(data)
+    except yaml.YAMLError as err:
+        raise SpecInvalid(f"{source}: not valid YAML") from err
+    except ValidationError as err:
+        first = err.errors()[0]
+        path = ".".join(str(p) for p in first["loc"]) or "(top)"
+        raise SpecInvalid(f"{source}: {path}: {first['msg']}") from err
+
+
+def load_spec(path: Path | None = None) -> ReleaseSpec:
+    path = path or DEFAULT_SPEC
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SpecInvalid(f"{path.name}: cannot be read") from err
+    return parse_spec(text, path.name)

@@ -1,0 +1,1 @@
+"""Publish: write immutable, versioned release folders."""

@@ -1,0 +1,1 @@
+"""The common schema and its controlled vocabularies: the one source of truth."""

@@ -1,0 +1,135 @@
+"""SQLAlchemy tables: the `cases` table derived from the common schema, plus the storage tables."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from schemas.definition import SCHEMA, Field, Schema
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Length of a stored vocabulary code: the longest code today is 27 characters; 40 leaves room
+# for new codes without a migration.
+CODE_LENGTH = 40
+
+
+def sql_type(f: Field) -> sa.types.TypeEngine[object]:
+    """The SQL column type of a stored field of the common schema."""
+    types: dict[str, sa.types.TypeEngine[object]] = {
+        "year": sa.SmallInteger(),
+        "category": sa.String(CODE_LENGTH),
+        "country": sa.String(CODE_LENGTH),
+        "flag": sa.Boolean(create_constraint=False),
+        "key": sa.String(64),
+        "text": sa.String(100),
+        "integer": sa.Integer(),
+        "timestamp": sa.DateTime(timezone=True),
+    }
+    return types[f.type]
+
+
+def now() -> sa.sql.functions.Function[object]:
+    return sa.func.now()
+
+
+organisations = sa.Table(
+    "organisations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("slug", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    # Whether the organisation agreed to be named as a contributor in published releases.
+    sa.Column("named_contributor", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+)
+
+api_keys = sa.Table(
+    "api_keys", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("org_id", sa.Integer, sa.ForeignKey("organisations.id"), nullable=False),
+    # Only a SHA-256 of the key is stored; the key itself is printed once at creation.
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(12), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+uploads = sa.Table(
+    "uploads", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("org_id", sa.Integer, sa.ForeignKey("organisations.id"), nullable=False),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("format", sa.String(16), nullable=True),
+    sa.Column("encoding", sa.String(32), nullable=True),
+    # received -> parsed -> harmonised | rejected; withdrawn when the partner takes it back
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("mapping_version", sa.String(100), nullable=True),
+    sa.Column("rows_read", sa.Integer, nullable=True),
+    sa.Column("rows_accepted", sa.Integer, nullable=True),
+    sa.Column("rows_quarantined", sa.Integer, nullable=True),
+    sa.Column("error_code", sa.String(64), nullable=True),
+    # The report shown to the uploading organisation only (JSON, never cell values).
+    sa.Column("report", sa.JSON, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    sa.Index("ix_uploads_org_sha", "org_id", "sha256"),
+)
+
+
+def _case_columns(schema: Schema) -> list[sa.Column[object]]:
+    cols: list[sa.Column[object]] = []
+    for f in schema.stored_fields:
+        if f.name == "case_key":
+            cols.append(sa.Column(f.name, sql_type(f), primary_key=True, comment=f.title))
+        elif f.name == "org_id":
+            cols.append(sa.Column(f.name, sa.Integer, sa.ForeignKey("organisations.id"),
+                                  nullable=False, comment=f.title))
+        elif f.name == "upload_id":
+            cols.append(sa.Column(f.name, sql_type(f), sa.ForeignKey("uploads.id"),
+                                  nullable=False, comment=f.title))
+        elif f.internal:
+            cols.append(sa.Column(f.name, sql_type(f), nullable=False, comment=f.title))
+        else:
+            cols.append(sa.Column(f.name, sql_type(f), nullable=True, comment=f.title))
+    return cols
+
+
+cases = sa.Table(
+    "cases", metadata, *_case_columns(SCHEMA),
+    sa.Index("ix_cases_upload_id", "upload_id"),
+    sa.Index("ix_cases_org_id", "org_id"),
+)
+
+releases = sa.Table(
+    "releases", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.String(32), nullable=False, unique=True),
+    sa.Column("snapshot_hash", sa.String(64), nullable=False),
+    sa.Column("case_count", sa.Integer, nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+)
+
+budget_ledger = sa.Table(
+    "budget_ledger", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("release_id", sa.Integer, sa.ForeignKey("releases.id"), nullable=False),
+    sa.Column("snapshot_hash", sa.String(64), nullable=False),
+    sa.Column("product", sa.String(64), nullable=False),
+    sa.Column("item", sa.String(200), nullable=False),
+    # Exact budget arithmetic: rho is stored as a decimal string, never a binary float.
+    sa.Column("rho", sa.String(40), nullable=False),
+    sa.Column("epsilon", sa.Float, nullable=True),
+    sa.Column("delta", sa.Float, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    sa.Index("ix_budget_ledger_snapshot", "snapshot_hash"),
+)
