@@ -146,21 +146,33 @@ def _store_category(work: _Work, f: Field, codes: pd.Series) -> None:
 
 
 def _parse_year(text: str, fmt: str | None) -> int | None | str:
-    """A registration year from a date or year cell; a string return is a reason code."""
+    """A registration year from a date or year cell; a string return is a reason code.
+
+    The mapping's format is tried first; ISO dates are always accepted too, because Excel
+    date cells arrive from ingest as ISO text whatever the partner's display format.
+    """
     value = text.strip()
     if is_not_supplied(value):
         return None
-    try:
-        if fmt == "excel" or (fmt is None and value.replace(".", "", 1).isdigit()
-                              and len(value.split(".")[0]) == 5):
-            return (EXCEL_EPOCH + timedelta(days=float(value))).year
-        if value.isdigit() and len(value) == 4:
-            return int(value)
-        if fmt and fmt not in ("iso", "excel"):
+    if value.isdigit() and len(value) == 4:
+        return int(value)
+    if fmt not in (None, "iso", "excel"):
+        try:
             return datetime.strptime(value, fmt).year
+        except ValueError:
+            pass
+    try:
         return date.fromisoformat(value[:10]).year
-    except (ValueError, OverflowError):
-        return "date-unparseable"
+    except ValueError:
+        pass
+    if fmt in (None, "excel"):
+        try:
+            serial = float(value)
+            if 1 <= serial < 2_958_466:  # Excel's own range: 1900-01-01 .. 9999-12-31
+                return (EXCEL_EPOCH + timedelta(days=serial)).year
+        except ValueError:
+            pass
+    return "date-unparseable"
 
 
 def _year(work: _Work, f: Field, rule: FieldRule) -> None:

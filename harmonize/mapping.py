@@ -58,7 +58,8 @@ class Mapping(BaseModel):
                 raise ValueError(f"constants.{name}: not a common-schema field")
             f = SCHEMA.field(name)
             if f.vocabulary and code not in SCHEMA.vocabulary_of(f).codes:
-                raise ValueError(f"constants.{name}: {code!r} is not a code of {f.vocabulary}")
+                raise ValueError(
+                    f"constants.{name}: {code!r} is not a code of {f.vocabulary}")
         for name, rule in self.fields.items():
             vocab = SCHEMA.vocabularies.get(name) or (
                 SCHEMA.vocabularies.get(SCHEMA.field(name).vocabulary or "")
@@ -67,7 +68,7 @@ class Mapping(BaseModel):
                 continue
             for source, code in rule.values.items():
                 if isinstance(code, str) and code not in vocab.codes:
-                    raise ValueError(f"fields.{name}.values: {code!r} (for {source!r}) is not a "
+                    raise ValueError(f"fields.{name}.values.{source}: {code!r} is not a "
                                      f"code of {vocab.name}")
         return self
 
@@ -129,10 +130,14 @@ def parse_mapping(text: str, source: str = "mapping") -> Mapping:
     except ValidationError as err:
         first = err.errors()[0]
         loc = tuple(first["loc"])
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        if not loc and ": " in msg:
+            # Cross-field checks name their own dotted path at the start of the message.
+            dotted, msg = msg.split(": ", 1)
+            loc = tuple(dotted.split("."))
         line = _line_of(data, loc)
         where = f" line {line}" if line else ""
         path = ".".join(str(p) for p in loc) or "(top)"
-        msg = str(first["msg"]).removeprefix("Value error, ")
         raise MappingInvalid(f"{source}{where}: {path}: {msg}") from err
 
 

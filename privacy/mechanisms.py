@@ -43,8 +43,26 @@ def discrete_gaussian(counts: list[int], rho: Fraction) -> NoisyVector:
     scale = gaussian_scale(rho)
     meas = _gaussian(scale)
     values = [int(v) for v in meas(counts)]
-    accuracy = dp.discrete_gaussian_scale_to_accuracy(scale, alpha=0.05)
-    return NoisyVector(values, scale, float(meas.map(TABLE_SENSITIVITY)), float(accuracy))
+    return NoisyVector(values, scale, float(meas.map(TABLE_SENSITIVITY)),
+                       float(discrete_gaussian_half_width(scale)))
+
+
+def discrete_gaussian_half_width(scale: float, confidence: float = 0.95) -> int:
+    """Smallest integer a with P(|X| <= a) >= confidence for the discrete Gaussian.
+
+    Written out because OpenDP's ``discrete_gaussian_scale_to_accuracy`` bounds
+    P(|X| >= a), which for integer noise is one unit wider than the inclusive interval
+    the published [lower, upper] columns state.
+    """
+    reach = int(math.ceil(12 * scale)) + 2
+    weights = [math.exp(-(x * x) / (2 * scale * scale)) for x in range(reach + 1)]
+    total = weights[0] + 2 * sum(weights[1:])
+    covered = weights[0]
+    a = 0
+    while covered / total < confidence:
+        a += 1
+        covered += 2 * weights[a]
+    return a
 
 
 def epsilon_of(rho: float, delta: float) -> float:

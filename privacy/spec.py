@@ -52,8 +52,9 @@ class DpTablesSpec(BaseModel):
 
     def rho_of(self, table: TableSpec) -> Fraction:
         """Exact budget share of one table."""
-        total = sum(Fraction(t.weight) for t in self.tables)
-        return Fraction(self.rho) * Fraction(table.weight) / total
+        # Via str: the decimal the spec wrote (0.3), not its nearest binary float.
+        total = sum(Fraction(str(t.weight)) for t in self.tables)
+        return Fraction(str(self.rho)) * Fraction(str(table.weight)) / total
 
 
 class ReleaseSpec(BaseModel):

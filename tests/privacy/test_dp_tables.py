@@ -1,0 +1,104 @@
+"""DP tables: counted in the database, over public domains only, charged to the ledger."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from privacy import ledger
+from privacy.counts import domain, exact_counts
+from privacy.dp_tables import plan, release_tables
+from privacy.errors import BudgetExceeded
+from privacy.spec import DpTablesSpec, parse_spec
+from schemas.definition import SCHEMA
+from schemas.errors import InputRejected
+from schemas.tables import cases, organisations, releases, uploads
+
+
+def _seed(engine: sa.Engine, rows: list[dict[str, object]]) -> None:
+    with engine.begin() as conn:
+        conn.execute(organisations.insert().values(id=1, slug="a", name="A"))
+        conn.execute(uploads.insert().values(id=1, org_id=1, filename="f", size=1, sha256="0" * 64,
+                                             status="harmonised"))
+        conn.execute(cases.insert(), [
+            {"case_key": f"{i:064d}", "org_id": 1, "upload_id": 1, "mapping_version": "a/1",
+             "ingested_at": pd.Timestamp("2024-01-01", tz="UTC").to_pydatetime(), **r}
+            for i, r in enumerate(rows)])
+
+
+ROWS = ([{"year_of_registration": 2021, "country_of_exploitation": "LBY", "gender": "female"}] * 30
+        + [{"year_of_registration": 2022, "country_of_exploitation": "NER", "gender": "male"}] * 12
+        + [{"year_of_registration": 2022, "country_of_exploitation": None, "gender": "unknown"}] * 3
+        + [{"year_of_registration": 2001, "country_of_exploitation": "LBY", "gender": None}] * 2)
+
+
+def test_exact_counts_cover_the_public_domain_with_zeros(engine: sa.Engine) -> None:
+    _seed(engine, ROWS)
+    with engine.connect() as conn:
+        counts = exact_counts(conn, ("year_of_registration", "country_of_exploitation"), 2015)
+    assert counts[(2021, "LBY")] == 30
+    assert counts[(2022, "NER")] == 12
+    assert counts[(2022, None)] == 3
+    assert counts[(2020, "TCD")] == 0  # a cell no case is in is still published
+    # Years before the public domain are dropped, never added as a new category.
+    assert all(key[0] is None or key[0] >= 2015 for key in counts)
+    assert sum(counts.values()) == 45
+    countries = SCHEMA.vocabularies["country"].codes
+    assert len(counts) == len(domain("year_of_registration", 2015)) * (len(countries) + 1)
+
+
+def test_domains_come_from_vocabularies_not_data() -> None:
+    assert domain("gender", 2015) == (*SCHEMA.vocabularies["gender"].codes, None)
+    assert domain("is_forced_labour", 2015) == (True, False, None)
+
+
+def test_tables_are_noisy_non_negative_flagged_and_numeric(engine: sa.Engine) -> None:
+    _seed(engine, ROWS)
+    spec = DpTablesSpec(rho=1.0, threshold=5, tables=[
+        {"name": "by_gender", "title": "t", "dimensions": ["gender"]}])
+    with engine.connect() as conn:
+        (table,) = release_tables(conn, spec, 2015)
+    frame = table.frame
+    assert list(frame.columns) == ["gender", "count", "lower_95", "upper_95", "flag"]
+    assert frame["gender"].tolist()[:-1] == list(SCHEMA.vocabularies["gender"].codes)
+    assert (frame["count"].dropna() >= 0).all()
+    assert str(frame["count"].dtype) == "Int64"
+    assert set(frame["flag"].dropna()) <= {"c", "u"}
+    withheld = frame["flag"] == "c"
+    assert frame.loc[withheld, "count"].isna().all()
+    assert table.rho == Fraction(1)
+    female = frame.loc[frame["gender"] == "female", "count"].iloc[0]
+    assert abs(female - 30) <= 4 * table.scale + 1
+
+
+def test_budget_split_is_exact_and_planned_before_data() -> None:
+    spec = DpTablesSpec(rho=0.3, tables=[
+        {"name": "a", "title": "a", "dimensions": ["gender"], "weight": 1},
+        {"name": "b", "title": "b", "dimensions": ["age_broad"], "weight": 2}])
+    spent = plan(spec)
+    assert [p.rho for p in spent] == [Fraction(1, 10), Fraction(2, 10)]
+    assert sum(p.rho for p in spent) == Fraction(3, 10)
+
+
+def test_ledger_refuses_a_release_over_the_cap(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        rid = conn.execute(releases.insert().values(version="v1", snapshot_hash="s", case_count=1,
+                                                    spec={})).inserted_primary_key[0]
+        ledger.record(conn, rid, "s", [ledger.Spend("dp-table", "t", Fraction(3, 10))])
+    with engine.connect() as conn:
+        assert ledger.spent(conn, "s") == Fraction(3, 10)
+        ledger.check(conn, "s", Fraction(7, 10), Fraction(1))  # exactly at the cap: allowed
+        with pytest.raises(BudgetExceeded) as err:
+            ledger.check(conn, "s", Fraction(71, 100), Fraction(1))
+        assert "0.71" in str(err.value) and "0.7" in str(err.value)
+        ledger.check(conn, "other-snapshot", Fraction(1), Fraction(1))
+
+
+def test_spec_rejects_fields_without_a_public_domain() -> None:
+    with pytest.raises(InputRejected):
+        parse_spec("dp_tables: {rho: 0.1, tables: [{name: t, title: t, dimensions: [case_key]}]}")
+    with pytest.raises(InputRejected):
+        parse_spec("dp_tables: {rho: -1, tables: [{name: t, title: t, dimensions: [gender]}]}")
