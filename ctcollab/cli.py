@@ -23,8 +23,9 @@ app = typer.Typer(name="ctcollab", help="Counter-trafficking data collaborative.
 org_app = typer.Typer(help="Partner organisations.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 
-out = Console()
-err_console = Console(stderr=True)
+# When piped (scripts, tests), print full-width tables rather than Rich's 80-column default.
+out = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 T = TypeVar("T")
@@ -73,7 +74,11 @@ def context() -> pipeline.Context:
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     level = logging.DEBUG if verbose else getattr(logging, settings().log_level)
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    # Progress goes to stdout through the commands; stderr is kept for problems.
+    for noisy in ("alembic", "ctcollab"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
 @app.command()

@@ -47,7 +47,9 @@ def alembic_config(engine: sa.Engine) -> Config:
 
 
 def upgrade(engine: sa.Engine) -> None:
-    """Bring the database to the newest migration (idempotent)."""
+    """Bring the database to the newest migration (idempotent, quiet when nothing to do)."""
+    if is_current(engine):
+        return
     command.upgrade(alembic_config(engine), "head")
 
 

@@ -75,7 +75,7 @@ def add_org(ctx: Context, slug: str, name: str, *, named_contributor: bool = Fal
         if conn.execute(sa.select(organisations.c.id).where(organisations.c.slug == slug)).first():
             raise Conflict(f"organisation {slug!r} already exists")
         org_id = conn.execute(organisations.insert().values(
-            slug=slug, name=name, named_contributor=named_contributor)).inserted_primary_key[0]
+            slug=slug, name=name, named_contributor=named_contributor)).inserted_primary_key[0]  # type: ignore[index]
         conn.execute(api_keys.insert().values(org_id=org_id, key_hash=hash_key(key),
                                               prefix=key[:12]))
     return key
@@ -101,7 +101,8 @@ class IngestResult:
 def _cases_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """DataFrame -> plain Python values for SQLAlchemy (NA -> None, numpy -> builtins)."""
     out = frame.astype(object).where(frame.notna(), None)
-    return out.to_dict(orient="records")  # type: ignore[return-value]
+    records: list[dict[str, Any]] = out.to_dict(orient="records")  # type: ignore[assignment]
+    return records
 
 
 def store_cases(conn: sa.Connection, result: Harmonized, *, org_id: int, upload_id: int) -> None:
@@ -162,7 +163,7 @@ def ingest_file(ctx: Context, org_slug: str, path: Path, *, mapping: Mapping | P
                 mapping_version=mapping.mapping_version, rows_read=result.rows_read,
                 rows_accepted=len(result.cases),
                 rows_quarantined=report["rows_quarantined"], report=report,
-            )).inserted_primary_key[0]
+            )).inserted_primary_key[0]  # type: ignore[index]
             store_cases(conn, result, org_id=org_id, upload_id=upload_id)
     except BaseException:
         if not existed:
@@ -246,7 +247,7 @@ def release(ctx: Context, *, spec_path: Path | None = None, version: str | None 
                 publish.build_release_folder(staging, meta, tables)
                 release_id = conn.execute(releases.insert().values(
                     version=version, snapshot_hash=snap, case_count=n,
-                    spec=spec.model_dump(mode="json"))).inserted_primary_key[0]
+                    spec=spec.model_dump(mode="json"))).inserted_primary_key[0]  # type: ignore[index]
                 ledger.record(conn, release_id, snap, [
                     ledger.Spend("dp-table", t.spec.name, t.rho, t.epsilon, t.delta)
                     for t in tables

@@ -59,7 +59,9 @@ class Harmonized:
     rows_read: int
     mapping_version: str
 
-    def report(self, *, show_unmapped: Callable[[str], bool] = lambda _v: True) -> dict[str, object]:
+    def report(
+        self, *, show_unmapped: Callable[[str], bool] = lambda _v: True
+    ) -> dict[str, object]:
         """The partner's report: counts and coverage, row numbers and reason codes only.
 
         Unmapped vocabulary values are the uploader's own data and go only to them;
@@ -145,7 +147,7 @@ def _store_category(work: _Work, f: Field, codes: pd.Series) -> None:
     work.out[f.name] = codes.astype("object").where(codes.notna(), None)
 
 
-def _parse_year(text: str, fmt: str | None) -> int | None | str:
+def _parse_year(text: str, fmt: str | None) -> int | str | None:
     """A registration year from a date or year cell; a string return is a reason code.
 
     The mapping's format is tried first; ISO dates are always accepted too, because Excel
@@ -188,7 +190,7 @@ def _year(work: _Work, f: Field, rule: FieldRule) -> None:
     work.out[f.name] = years.where(~out_of_range).astype("Int16")
 
 
-def _parse_age(text: str) -> float | None | str:
+def _parse_age(text: str) -> float | str | None:
     value = text.strip().replace(",", ".")
     if is_not_supplied(value):
         return None
@@ -253,7 +255,6 @@ IMPLIED_GROUPS = {
 
 
 def _multi_select(work: _Work, group: str, rule: FieldRule) -> None:
-    vocab = SCHEMA.vocabularies[group]
     overrides = {k: v for k, v in rule.values.items() if isinstance(v, str)}
     col = work.frame[rule.column]
     cov = work.coverage.setdefault(group, FieldCoverage())

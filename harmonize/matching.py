@@ -15,7 +15,8 @@ from schemas.definition import SCHEMA, Vocabulary, normalise_token
 # Written by partners for "we were not told" rather than "we asked and nobody knew".
 NOT_SUPPLIED = frozenset(normalise_token(t) for t in (
     "", "-99", "-", "--", "null", "none", "nan", "n/a", "na", "n.a.", "missing", "not recorded",
-    "non renseigne", "non renseignee", "sans objet", "s/o", "nr", "no data", "sin dato", "sem dados",
+    "non renseigne", "non renseignee", "sans objet", "s/o", "nr", "no data", "sin dato",
+    "sem dados",
 ))
 # Languages whose CLDR country names partners use.
 COUNTRY_LANGUAGES = ("en", "fr", "es", "pt", "ar")

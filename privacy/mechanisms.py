@@ -54,7 +54,7 @@ def discrete_gaussian_half_width(scale: float, confidence: float = 0.95) -> int:
     P(|X| >= a), which for integer noise is one unit wider than the inclusive interval
     the published [lower, upper] columns state.
     """
-    reach = int(math.ceil(12 * scale)) + 2
+    reach = math.ceil(12 * scale) + 2
     weights = [math.exp(-(x * x) / (2 * scale * scale)) for x in range(reach + 1)]
     total = weights[0] + 2 * sum(weights[1:])
     covered = weights[0]
@@ -70,5 +70,5 @@ def epsilon_of(rho: float, delta: float) -> float:
     if rho <= 0:
         return 0.0
     scale = math.sqrt(1 / (2 * rho))
-    profile = dp.c.make_zCDP_to_approxDP(_gaussian(scale)).map(TABLE_SENSITIVITY)
+    profile = dp.c.make_zCDP_to_approxDP(_gaussian(scale)).map(TABLE_SENSITIVITY)  # type: ignore[no-untyped-call]
     return float(profile.epsilon(delta))

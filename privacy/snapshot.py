@@ -18,7 +18,8 @@ def snapshot_hash(conn: sa.Connection) -> tuple[str, int]:
     digest = hashlib.sha256()
     n = 0
     query = sa.select(*(cases.c[c] for c in CONTENT)).order_by(cases.c.case_key)
-    for row in conn.execution_options(stream_results=True, yield_per=10_000).execute(query):
+    # Options on this statement only: Connection.execution_options would change the connection.
+    for row in conn.execute(query, execution_options={"yield_per": 10_000}):
         digest.update(("\x1f".join("" if v is None else str(v) for v in row) + "\n").encode())
         n += 1
     return digest.hexdigest(), n

@@ -1,4 +1,4 @@
-"""Write a release folder atomically: built in a temporary sibling, renamed into place, never changed."""
+"""Write release folders: built in a temporary sibling, renamed into place, never changed."""
 
 from __future__ import annotations
 
@@ -148,7 +148,8 @@ def _datapackage(meta: ReleaseMeta, resources: list[dict[str, Any]]) -> dict[str
 def _codebook_html(meta: ReleaseMeta, resources: list[dict[str, Any]]) -> str:
     return TEMPLATES.get_template("codebook.html").render(
         title=meta.title, version=meta.version, schema_version=SCHEMA.version,
-        variables=codebook(), countries=[v for v in codebook() if v.name == "citizenship"][0].values,
+        variables=codebook(),
+        countries=next(v for v in codebook() if v.name == "citizenship").values,
         tables=[{"name": r["name"], "title": r["title"], "fields": r["schema"]["fields"]}
                 for r in resources],
     )

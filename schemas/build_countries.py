@@ -68,7 +68,7 @@ def build() -> dict[str, Any]:
         for c in pycountry.countries
     ] + EXTRA
     for c in sorted(entries, key=lambda e: e["alpha_3"]):
-        sub_code, region_name, region_code = SUBREGIONS[c["subregion"]]
+        sub_code, _region_name, region_code = SUBREGIONS[c["subregion"]]
         rows.append({
             "code": c["alpha_3"], "label": c["alpha_2"], "m49": c["numeric"], "name": c["name"],
             "subregion": sub_code, "region": region_code,

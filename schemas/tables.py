@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from schemas.definition import SCHEMA, Field, Schema
@@ -21,9 +23,9 @@ metadata = sa.MetaData(
 CODE_LENGTH = 40
 
 
-def sql_type(f: Field) -> sa.types.TypeEngine[object]:
+def sql_type(f: Field) -> sa.types.TypeEngine[Any]:
     """The SQL column type of a stored field of the common schema."""
-    types: dict[str, sa.types.TypeEngine[object]] = {
+    types: dict[str, sa.types.TypeEngine[Any]] = {
         "year": sa.SmallInteger(),
         "category": sa.String(CODE_LENGTH),
         "country": sa.String(CODE_LENGTH),
@@ -36,7 +38,7 @@ def sql_type(f: Field) -> sa.types.TypeEngine[object]:
     return types[f.type]
 
 
-def now() -> sa.sql.functions.Function[object]:
+def now() -> sa.sql.functions.now:
     return sa.func.now()
 
 
@@ -85,8 +87,8 @@ uploads = sa.Table(
 )
 
 
-def _case_columns(schema: Schema) -> list[sa.Column[object]]:
-    cols: list[sa.Column[object]] = []
+def _case_columns(schema: Schema) -> list[sa.Column[Any]]:
+    cols: list[sa.Column[Any]] = []
     for f in schema.stored_fields:
         if f.name == "case_key":
             cols.append(sa.Column(f.name, sql_type(f), primary_key=True, comment=f.title))

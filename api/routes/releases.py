@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -41,10 +42,8 @@ def list_releases(store: Store, request: Request) -> ReleaseList:
             version=version, title=dp["title"], created=dp["created"], licence=_licence(dp),
             url=str(request.url_for("get_release", version=version))))
     latest = None
-    try:
+    with contextlib.suppress(NotFound):
         latest = store.resolve("latest")
-    except NotFound:
-        pass
     return ReleaseList(releases=items, latest=latest)
 
 

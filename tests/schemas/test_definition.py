@@ -119,7 +119,8 @@ def test_codebook_is_derived_from_the_definition() -> None:
     book = codebook()
     assert [v.name for v in book] == [f.ctdc for f in SCHEMA.ctdc_fields]
     age = next(v for v in book if v.name == "ageBroad")
-    assert [x.label for x in age.values] == [v.label for v in SCHEMA.vocabularies["age_band"].values]
+    bands = SCHEMA.vocabularies["age_band"].values
+    assert [x.label for x in age.values] == [v.label for v in bands]
     assert {v.internal_name for v in book if v.quasi_identifier} == set(SCHEMA.quasi_identifiers)
 
 

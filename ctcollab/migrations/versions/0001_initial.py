@@ -1,7 +1,7 @@
 """initial storage: organisations, api keys, uploads, cases, releases, budget ledger
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-24 00:09:16.491803
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '0001'
 down_revision = None
