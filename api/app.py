@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from api import problems
 from api.models import Health
 from api.releases_store import ReleaseStore
-from api.routes import releases
+from api.routes import releases, site
 
 
 def create_app(releases_dir: Path) -> FastAPI:
@@ -19,6 +19,7 @@ def create_app(releases_dir: Path) -> FastAPI:
     app.state.releases = ReleaseStore(releases_dir)
     problems.install(app)
     app.include_router(releases.router)
+    app.include_router(site.router)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz(request: Request) -> Health:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
+import pandas as pd
 import sqlalchemy as sa
 
 from schemas.definition import SCHEMA
+from schemas.dtypes import pandas_dtype
 from schemas.tables import cases
 
 # Columns that define the content of a case; bookkeeping (upload, time) does not.
@@ -23,3 +25,14 @@ def snapshot_hash(conn: sa.Connection) -> tuple[str, int]:
         digest.update(("\x1f".join("" if v is None else str(v) for v in row) + "\n").encode())
         n += 1
     return digest.hexdigest(), n
+
+
+def snapshot_frame(conn: sa.Connection) -> pd.DataFrame:
+    """Every current case in the internal form, without bookkeeping columns.
+
+    For the microdata products (k-anonymity, synthesis), which need rows rather than counts;
+    they never leave the secure zone as rows: only what privacy/ builds from them does.
+    """
+    query = sa.select(*(cases.c[f.name] for f in SCHEMA.case_fields)).order_by(cases.c.case_key)
+    frame = pd.read_sql(query, conn)
+    return frame.astype({f.name: pandas_dtype(f) for f in SCHEMA.case_fields})  # type: ignore[arg-type]

@@ -65,3 +65,10 @@ def test_no_release_yet(tmp_path: Path) -> None:
         assert c.get("/api/v1/releases").json() == {"releases": [], "latest": None}
         assert c.get("/api/v1/releases/latest").status_code == 404
         assert c.get("/healthz").json()["releases"] == 0
+
+
+def test_home_page_lists_releases(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "2026.03.02" in r.text and "(latest)" in r.text
+    assert "/api/v1/releases/2026.03.01/files/datapackage.json" in r.text

@@ -102,3 +102,17 @@ def test_spec_rejects_fields_without_a_public_domain() -> None:
         parse_spec("dp_tables: {rho: 0.1, tables: [{name: t, title: t, dimensions: [case_key]}]}")
     with pytest.raises(InputRejected):
         parse_spec("dp_tables: {rho: -1, tables: [{name: t, title: t, dimensions: [gender]}]}")
+
+
+def test_snapshot_frame_has_the_internal_dtypes(engine: sa.Engine) -> None:
+    from privacy.snapshot import snapshot_frame
+    from schemas.dtypes import pandas_dtype
+
+    _seed(engine, ROWS)
+    with engine.connect() as conn:
+        frame = snapshot_frame(conn)
+    assert len(frame) == len(ROWS)
+    assert "case_key" not in frame.columns and "org_id" not in frame.columns
+    for f in SCHEMA.case_fields:
+        assert frame[f.name].dtype == pandas_dtype(f), f.name
+    assert (frame["gender"] == "female").sum() == 30
