@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -654,8 +655,15 @@ def write_northbridge(rows: Sequence[Row], path: Path, rng: np.random.Generator)
     _write_reproducible_zip(raw.getvalue(), path)
 
 
+def _fixed_modified(xml: bytes) -> bytes:
+    # openpyxl sets dcterms:modified to the wall clock on save, whatever the properties say.
+    stamp = EXPORTED_AT.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    return re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                  rb"\g<1>" + stamp + rb"\g<2>", xml)
+
+
 def _write_reproducible_zip(data: bytes, path: Path) -> None:
-    """Re-pack an .xlsx with fixed member timestamps (openpyxl stamps the wall clock)."""
+    """Re-pack an .xlsx with fixed timestamps (openpyxl stamps the wall clock)."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, \
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -663,7 +671,10 @@ def _write_reproducible_zip(data: bytes, path: Path) -> None:
             member = zipfile.ZipInfo(info.filename, date_time=ZIP_TIMESTAMP)
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = info.external_attr
-            dst.writestr(member, src.read(info.filename))
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = _fixed_modified(content)
+            dst.writestr(member, content)
     path.write_bytes(out.getvalue())
 
 

@@ -16,21 +16,21 @@ import sqlalchemy as sa
 
 from ctcollab.database import make_engine, upgrade
 from ctcollab.settings import Settings
-from harmonize.harmonizer import Harmonized, harmonize
-from harmonize.mapping import Mapping, load_mapping
+from harmonize import registry
+from harmonize.mapping import Mapping
+from harmonize.process import process
+from harmonize.store import withdraw_cases
+from ingest import uploads
 from ingest.raw_store import RawStore
-from ingest.readers import read_table
 from privacy import dp_tables, ledger
 from privacy.snapshot import snapshot_hash
 from privacy.spec import ReleaseSpec, load_spec
 from publish import release as publish
 from schemas.definition import SCHEMA
-from schemas.errors import Conflict, InputRejected, NotFound, PayloadTooLarge, UsageError
-from schemas.tables import api_keys, cases, organisations, releases, uploads
+from schemas.errors import Conflict, InputRejected, NotFound, UsageError
+from schemas.tables import api_keys, cases, organisations, releases
 
 log = logging.getLogger("ctcollab")
-CASE_COLUMNS = [f.name for f in SCHEMA.stored_fields]
-INSERT_CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -98,94 +98,58 @@ class IngestResult:
     report: dict[str, Any]
 
 
-def _cases_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame -> plain Python values for SQLAlchemy (NA -> None, numpy -> builtins)."""
-    out = frame.astype(object).where(frame.notna(), None)
-    records: list[dict[str, Any]] = out.to_dict(orient="records")  # type: ignore[assignment]
-    return records
+def _mapping_for(
+    conn: sa.Connection, org_id: int, mapping: Path | None
+) -> tuple[Mapping, str | None]:
+    """The mapping to use and, when given as a file, its document to register on success."""
+    if mapping is not None:
+        try:
+            document = mapping.read_text(encoding="utf-8")
+        except OSError as err:
+            raise InputRejected(f"{mapping.name}: cannot be read") from err
+        parsed = registry.check(conn, org_id, document, mapping.name)
+        return parsed, document
+    found = registry.current(conn, org_id)
+    if found is None:
+        raise UsageError("this organisation has no mapping yet", hint="pass --mapping M.yaml")
+    return found, None
 
 
-def store_cases(conn: sa.Connection, result: Harmonized, *, org_id: int, upload_id: int) -> None:
-    """Replace this organisation's previous version of each case (re-upload is idempotent)."""
-    frame = result.cases.copy()
-    frame["org_id"] = org_id
-    frame["upload_id"] = upload_id
-    frame["mapping_version"] = result.mapping_version
-    frame["ingested_at"] = datetime.now(UTC)
-    for col in CASE_COLUMNS:
-        if col not in frame.columns:
-            frame[col] = None
-    keys = frame["case_key"].tolist()
-    for i in range(0, len(keys), INSERT_CHUNK):
-        conn.execute(cases.delete().where(cases.c.case_key.in_(keys[i:i + INSERT_CHUNK])))
-    records = _cases_records(frame[CASE_COLUMNS])
-    for i in range(0, len(records), INSERT_CHUNK):
-        conn.execute(cases.insert(), records[i:i + INSERT_CHUNK])
-
-
-def ingest_file(ctx: Context, org_slug: str, path: Path, *, mapping: Mapping | Path | None,
+def ingest_file(ctx: Context, org_slug: str, path: Path, *, mapping: Path | None,
                 sheet: str | None = None) -> IngestResult:
-    """Ingest one file for one organisation. A rejected file writes nothing at all."""
+    """Ingest one file for one organisation, synchronously. A rejected file writes nothing."""
     try:
         data = path.read_bytes()
     except OSError as err:
         raise InputRejected(f"{path.name}: cannot be read") from err
-    if len(data) > ctx.settings.max_upload_bytes:
-        raise PayloadTooLarge(f"{path.name}: {len(data)} bytes is over the limit of "
-                              f"{ctx.settings.max_upload_bytes} bytes")
-    if mapping is None:
-        raise UsageError("no mapping for this file", hint="pass --mapping M.yaml")
-    if isinstance(mapping, Path):
-        mapping = load_mapping(mapping)
-    sha = hashlib.sha256(data).hexdigest()
     with ctx.engine.connect() as conn:
         org_id = org_id_of(conn, org_slug)
-        seen = conn.execute(sa.select(uploads.c.id, uploads.c.report).where(
-            uploads.c.org_id == org_id, uploads.c.sha256 == sha,
-            uploads.c.status == "harmonised")).first()
-    if seen is not None:
-        return IngestResult(int(seen.id), True, dict(seen.report or {}))
-
-    table = read_table(data, path.name, sheet=sheet or mapping.sheet)
-    result = harmonize(table.frame, table.source_rows, mapping, org_id=org_id,
-                       secret=ctx.settings.case_key_secret())
-    report = result.report()
-    report["columns_dropped"] = [c for c in table.frame.columns if c not in mapping.columns]
-
-    store = ctx.raw_store
-    existed = store.exists(sha)
-    store.put(data)
+        parsed, document = _mapping_for(conn, org_id, mapping)
+    received = uploads.receive(ctx.engine, ctx.raw_store, org_id=org_id, filename=path.name,
+                               data=data, max_bytes=ctx.settings.max_upload_bytes,
+                               sheet=sheet or parsed.sheet)
+    if received.duplicate:
+        return IngestResult(received.upload.id, True, dict(received.upload.report or {}))
     try:
-        with ctx.engine.begin() as conn:
-            upload_id = conn.execute(uploads.insert().values(
-                org_id=org_id, filename=path.name[:255], size=len(data), sha256=sha,
-                format=table.format, encoding=table.encoding, status="harmonised",
-                mapping_version=mapping.mapping_version, rows_read=result.rows_read,
-                rows_accepted=len(result.cases),
-                rows_quarantined=report["rows_quarantined"], report=report,
-            )).inserted_primary_key[0]  # type: ignore[index]
-            store_cases(conn, result, org_id=org_id, upload_id=upload_id)
-    except BaseException:
-        if not existed:
-            store.delete(sha)
+        done = process(ctx.engine, ctx.raw_store, received.upload, parsed,
+                       secret=ctx.settings.case_key_secret(), table=received.table)
+    except InputRejected:
+        uploads.forget(ctx.engine, ctx.raw_store, received.upload)
         raise
-    log.info("upload %s: %s rows read, %s accepted", upload_id, result.rows_read,
-             len(result.cases))
-    return IngestResult(int(upload_id), False, report)
+    if document is not None:
+        with ctx.engine.begin() as conn:
+            registry.register(conn, org_id, document, mapping.name if mapping else "mapping")
+    return IngestResult(done.id, False, dict(done.report or {}))
 
 
 def withdraw(ctx: Context, org_slug: str, upload_id: int) -> int:
     """Withdraw an upload: its cases leave the next snapshot. Returns the cases removed."""
     with ctx.engine.begin() as conn:
         org_id = org_id_of(conn, org_slug)
-        row = conn.execute(sa.select(uploads.c.id).where(
-            uploads.c.id == upload_id, uploads.c.org_id == org_id)).first()
-        if row is None:
-            raise NotFound(f"no upload {upload_id} for this organisation")
-        removed = conn.execute(cases.delete().where(cases.c.upload_id == upload_id)).rowcount
-        conn.execute(uploads.update().where(uploads.c.id == upload_id).values(
-            status="withdrawn", updated_at=datetime.now(UTC)))
-    return int(removed or 0)
+        uploads.get(conn, org_id, upload_id)
+        removed = withdraw_cases(conn, upload_id)
+        uploads.mark(conn, upload_id, uploads.WITHDRAWN)
+    return removed
 
 
 def export_cases(ctx: Context, org_slug: str) -> pd.DataFrame:

@@ -63,6 +63,18 @@ api_keys = sa.Table(
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
 )
 
+mappings = sa.Table(
+    "mappings", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("org_id", sa.Integer, sa.ForeignKey("organisations.id"), nullable=False),
+    # "<name>/<n>", as written in the mapping file; case rows record it.
+    sa.Column("version", sa.String(100), nullable=False),
+    # The mapping file itself (YAML), kept so every version stays reproducible.
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    sa.UniqueConstraint("org_id", "version"),
+)
+
 uploads = sa.Table(
     "uploads", metadata,
     sa.Column("id", sa.Integer, primary_key=True),

@@ -86,8 +86,8 @@ def test_sqlalchemy_cases_table_is_derived_from_the_definition() -> None:
                     "integer": sa.Integer, "timestamp": sa.DateTime}[f.type]
         assert isinstance(col.type, expected), f.name
         assert col.nullable == (not f.internal), f.name
-    assert set(metadata.tables) == {"organisations", "api_keys", "uploads", "cases", "releases",
-                                    "budget_ledger"}
+    assert set(metadata.tables) == {"organisations", "api_keys", "mappings", "uploads", "cases",
+                                    "releases", "budget_ledger"}
 
 
 def test_pandas_and_arrow_dtypes_are_derived_from_the_definition() -> None:

@@ -1,0 +1,63 @@
+"""Process a received upload: harmonise it with its mapping and store its cases, atomically."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+
+from harmonize.harmonizer import harmonize
+from harmonize.mapping import Mapping
+from harmonize.store import store_cases
+from ingest import uploads
+from ingest.pii import find_identifiers
+from ingest.raw_store import RawStore
+from ingest.readers import read_table
+from ingest.table import RawTable
+from schemas.errors import CtcollabError, InputRejected
+
+log = logging.getLogger("ctcollab.harmonize")
+
+
+def _shown_to_partner(value: str) -> bool:
+    # Unmapped values go back only to their uploader, but one that looks like a name, phone
+    # or ID is withheld even there: reports get forwarded, printed and pasted into tickets.
+    return not find_identifiers(value)
+
+
+def process(engine: sa.Engine, store: RawStore, upload: uploads.Upload, mapping: Mapping,
+            *, secret: bytes, table: RawTable | None = None) -> uploads.Upload:
+    """Harmonise and store one upload. Cases and status change in one transaction.
+
+    A rejected file ends as status ``rejected`` with its error code and nothing stored;
+    an unexpected error ends as ``failed``. Either way no half-processed upload is visible.
+    """
+    try:
+        if table is None:
+            table = read_table(store.read(upload.sha256), upload.filename)
+        result = harmonize(table.frame, table.source_rows, mapping, org_id=upload.org_id,
+                           secret=secret)
+        report = result.report(show_unmapped=_shown_to_partner)
+        report["columns_dropped"] = [c for c in table.frame.columns if c not in mapping.columns]
+        with engine.begin() as conn:
+            store_cases(conn, result, org_id=upload.org_id, upload_id=upload.id)
+            uploads.mark(conn, upload.id, uploads.HARMONISED,
+                         mapping_version=mapping.mapping_version, rows_read=result.rows_read,
+                         rows_accepted=len(result.cases),
+                         rows_quarantined=report["rows_quarantined"], report=report)
+    except InputRejected as err:
+        with engine.begin() as conn:
+            uploads.mark(conn, upload.id, uploads.REJECTED, error_code=err.code,
+                         report={"error": {"code": err.code, "title": err.title,
+                                           "detail": str(err)}})
+        raise
+    except Exception as err:
+        log.error("upload %s failed: %s", upload.id, type(err).__name__)
+        with engine.begin() as conn:
+            code = err.code if isinstance(err, CtcollabError) else "internal"
+            uploads.mark(conn, upload.id, uploads.FAILED, error_code=code)
+        raise
+    log.info("upload %s harmonised: %s rows read, %s accepted", upload.id, result.rows_read,
+             len(result.cases))
+    with engine.connect() as conn:
+        return uploads.get(conn, upload.org_id, upload.id)
