@@ -12,11 +12,12 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
 
+from harmonize.dates import age_at, detect_format, parse_date
 from harmonize.errors import MappingDoesNotFit
 from harmonize.mapping import MULTI_SELECT, FieldRule, Mapping
 from harmonize.matching import is_not_supplied, match
@@ -27,7 +28,6 @@ YES = frozenset(normalise_token(t) for t in (
     "1", "yes", "y", "true", "x", "oui", "o", "vrai", "si", "sí", "sim", "naam", "na'am", "aywa"))
 NO = frozenset(normalise_token(t) for t in (
     "0", "no", "n", "false", "non", "faux", "nao", "não", "la", "laa"))
-EXCEL_EPOCH = date(1899, 12, 30)
 ADULT_AGE = 18
 MAX_AGE = 120
 
@@ -58,6 +58,7 @@ class Harmonized:
     coverage: dict[str, FieldCoverage]
     rows_read: int
     mapping_version: str
+    notes: list[str] = field(default_factory=list)
 
     def report(
         self, *, show_unmapped: Callable[[str], bool] = lambda _v: True
@@ -75,6 +76,7 @@ class Harmonized:
             "rows_accepted": n,
             "rows_quarantined": len({q.row for q in self.quarantine}),
             "quarantined_by_reason": dict(sorted(reasons.items())),
+            "notes": list(self.notes),
             "quarantine": [{"row": q.row, "field": q.field, "reason": q.reason}
                            for q in self.quarantine[:1000]],
             "fields": {
@@ -110,6 +112,8 @@ class _Work:
         self.quarantine: list[QuarantinedRow] = []
         self.out: dict[str, pd.Series] = {}
         self.coverage: dict[str, FieldCoverage] = {}
+        self.notes: list[str] = []
+        self.registered: pd.Series | None = None
 
     def reject(self, mask: np.ndarray, field_name: str, reason: str) -> None:
         mask = mask & ~self.bad
@@ -147,47 +151,40 @@ def _store_category(work: _Work, f: Field, codes: pd.Series) -> None:
     work.out[f.name] = codes.astype("object").where(codes.notna(), None)
 
 
-def _parse_year(text: str, fmt: str | None) -> int | str | None:
-    """A registration year from a date or year cell; a string return is a reason code.
-
-    The mapping's format is tried first; ISO dates are always accepted too, because Excel
-    date cells arrive from ingest as ISO text whatever the partner's display format.
-    """
+def _parse_year(text: str, fmt: str | None) -> date | int | str | None:
+    """A registration date (or bare year) from one cell; a string return is a reason code."""
     value = text.strip()
     if is_not_supplied(value):
         return None
     if value.isdigit() and len(value) == 4:
         return int(value)
-    if fmt not in (None, "iso", "excel"):
-        try:
-            return datetime.strptime(value, fmt).year
-        except ValueError:
-            pass
-    try:
-        return date.fromisoformat(value[:10]).year
-    except ValueError:
-        pass
-    if fmt in (None, "excel"):
-        try:
-            serial = float(value)
-            if 1 <= serial < 2_958_466:  # Excel's own range: 1900-01-01 .. 9999-12-31
-                return (EXCEL_EPOCH + timedelta(days=serial)).year
-        except ValueError:
-            pass
-    return "date-unparseable"
+    parsed = parse_date(value, fmt)
+    return parsed if parsed is not None else "date-unparseable"
 
 
 def _year(work: _Work, f: Field, rule: FieldRule) -> None:
     col = work.frame[rule.column]
-    parsed = _map_distinct(col, lambda t: _parse_year(t, rule.date_format))
+    fmt = rule.date_format
+    if fmt is None:
+        detected = detect_format(col.unique().tolist())
+        fmt = detected.format if detected else None
+        if detected and detected.ambiguous:
+            work.notes.append(f"{f.name}: no date in the column tells day from month; read as "
+                              f"{detected.format} (the year is the same either way)")
+    parsed = _map_distinct(col, lambda t: _parse_year(t, fmt))
     reason = parsed.map(lambda v: isinstance(v, str))
     work.reject(reason.to_numpy(dtype=bool), f.name, "date-unparseable")
-    years = pd.to_numeric(parsed.where(~reason), errors="coerce")
+    years = pd.to_numeric(
+        parsed.where(~reason).map(lambda v: v.year if isinstance(v, date) else v),
+        errors="coerce")
     this_year = datetime.now(UTC).year
     out_of_range = years.notna() & ((years < (f.min or 1900)) | (years > this_year))
     work.reject(out_of_range.to_numpy(dtype=bool), f.name, "year-out-of-range")
     work.coverage.setdefault(f.name, FieldCoverage())
     work.out[f.name] = years.where(~out_of_range).astype("Int16")
+    # Kept only in memory, to compute ages from birth dates; never stored.
+    work.registered = parsed.map(lambda v: v if isinstance(v, date) else
+                                 (date(v, 7, 1) if isinstance(v, int) else None))
 
 
 def _parse_age(text: str) -> float | str | None:
@@ -201,13 +198,36 @@ def _parse_age(text: str) -> float | str | None:
     return age if 0 <= age <= MAX_AGE else "age-out-of-range"
 
 
+def _ages_from_birth(work: _Work, rule: FieldRule) -> pd.Series:
+    """Age at registration from a birth date or birth year; the birth data is then dropped."""
+    col = work.frame[rule.column]
+    if rule.kind == "birth_year":
+        births = pd.to_numeric(col.str.strip(), errors="coerce").map(
+            lambda y: date(int(y), 7, 1) if pd.notna(y) and 1900 <= y <= 2100 else None)
+    else:
+        detected = detect_format(col.unique().tolist())
+        fmt = rule.date_format or (detected.format if detected else None)
+        births = _map_distinct(col, lambda t: None if is_not_supplied(t) else parse_date(t, fmt))
+    registered = work.registered if work.registered is not None else pd.Series(
+        None, index=col.index, dtype="object")
+
+    def one(pair: tuple[date | None, date | None]) -> object:
+        birth, on = pair
+        if birth is None or on is None:
+            return None
+        return float(age_at(birth, on)) if birth <= on else "age-out-of-range"
+
+    return pd.Series(list(zip(births, registered, strict=True)), index=col.index).map(one)
+
+
 def _age(work: _Work, f: Field, rule: FieldRule) -> None:
-    if rule.kind != "years":
+    if rule.kind in (None, "band"):
         _categorical(work, f, rule)
         return
     col = work.frame[rule.column]
     work.coverage.setdefault(f.name, FieldCoverage())
-    parsed = _map_distinct(col, _parse_age)
+    parsed = (_map_distinct(col, _parse_age) if rule.kind == "years"
+              else _ages_from_birth(work, rule))
     for reason in ("age-unparseable", "age-out-of-range"):
         work.reject((parsed == reason).to_numpy(dtype=bool), f.name, reason)
     unknown = parsed == "unknown"
@@ -357,7 +377,9 @@ def harmonize(
     dup = ids.duplicated(keep="first") & ~work.bad
     work.reject(dup.to_numpy(dtype=bool), "case_id", "case-id-duplicate")
 
-    for name, rule in mapping.fields.items():
+    # Registration dates first: ages from birth dates are computed at registration.
+    ordered = sorted(mapping.fields.items(), key=lambda kv: kv[0] != "year_of_registration")
+    for name, rule in ordered:
         if name in MULTI_SELECT:
             _multi_select(work, name, rule)
             continue
@@ -383,7 +405,7 @@ def harmonize(
     _count_coverage(work, cases)
     return Harmonized(cases=cases.reset_index(drop=True), quarantine=work.quarantine,
                       coverage=work.coverage, rows_read=work.n,
-                      mapping_version=mapping.mapping_version)
+                      mapping_version=mapping.mapping_version, notes=work.notes)
 
 
 def _count_coverage(work: _Work, cases: pd.DataFrame) -> None:

@@ -23,7 +23,9 @@ class FieldRule(BaseModel):
     column: str = Field(min_length=1)
     values: dict[str, str | bool] = Field(default_factory=dict)
     date_format: str | None = None  # strftime format, "excel", "iso" or None (year or ISO)
-    kind: Literal["years", "band"] | None = None  # for age_broad
+    # for age_broad: a number of years, band labels, or a birth date / year (age computed at
+    # registration, then the birth data dropped)
+    kind: Literal["years", "band", "birth_date", "birth_year"] | None = None
     separator: str | None = None  # for multi-select groups: ";", ",", "|", "json"
 
     @field_validator("values", mode="before")
