@@ -22,6 +22,8 @@ app = typer.Typer(name="ctcollab", help="Counter-trafficking data collaborative.
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 org_app = typer.Typer(help="Partner organisations.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
+mapping_app = typer.Typer(help="Partner mappings (declarative YAML).", no_args_is_help=True)
+app.add_typer(mapping_app, name="mapping")
 
 # When piped (scripts, tests), print full-width tables rather than Rich's 80-column default.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -124,11 +126,14 @@ def print_report(upload_id: int, duplicate: bool, report: dict[str, Any]) -> Non
     if duplicate:
         out.print(f"upload {upload_id}: the same file was already ingested; nothing changed")
         return
-    out.print(f"upload {upload_id} ({report.get('mapping_version')}): "
+    what = f"upload {upload_id}" if upload_id else "check"
+    out.print(f"{what} ({report.get('mapping_version')}): "
               f"{report['rows_read']} rows read, {report['rows_accepted']} accepted, "
               f"{report['rows_quarantined']} quarantined")
     for reason, n in report.get("quarantined_by_reason", {}).items():
         out.print(f"  quarantined {n:>5}  {reason}")
+    for note in report.get("notes", []):
+        out.print(f"  note: {note}", highlight=False)
     if report.get("columns_dropped"):
         out.print("  columns dropped (not in the mapping): "
                   + ", ".join(report["columns_dropped"]), highlight=False)
@@ -138,6 +143,25 @@ def print_report(upload_id: int, duplicate: bool, report: dict[str, Any]) -> Non
         table.add_row(name, f"{cov['mapped_pct']:.1f}", f"{cov['unknown_pct']:.1f}",
                       f"{cov['not_supplied_pct']:.1f}", unmapped)
     out.print(table)
+
+
+@mapping_app.command("suggest")
+def mapping_suggest(
+    file: Annotated[Path, typer.Argument(help="An extract the collaborative has not seen.")],
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet to read.")] = None,
+) -> None:
+    """Print a draft mapping YAML for FILE, with a confidence per column and TODOs."""
+    print(run(lambda: pipeline.suggest_mapping(file, sheet=sheet)), end="")
+
+
+@mapping_app.command("check")
+def mapping_check(
+    mapping: Annotated[Path, typer.Argument(help="The mapping YAML.")],
+    file: Annotated[Path, typer.Argument(help="An extract to try it on.")],
+) -> None:
+    """Show the coverage MAPPING would give on FILE; nothing is stored."""
+    report = run(lambda: pipeline.check_mapping(mapping, file))
+    print_report(0, False, report)
 
 
 @app.command()

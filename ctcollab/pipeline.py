@@ -17,11 +17,15 @@ import sqlalchemy as sa
 from ctcollab.database import make_engine, upgrade
 from ctcollab.settings import Settings
 from harmonize import registry
-from harmonize.mapping import Mapping
-from harmonize.process import process
+from harmonize.harmonizer import harmonize
+from harmonize.mapping import Mapping, load_mapping
+from harmonize.process import process, shown_to_partner
 from harmonize.store import withdraw_cases
+from harmonize.suggest import draft_yaml, suggest
 from ingest import uploads
 from ingest.raw_store import RawStore
+from ingest.readers import read_table
+from ingest.table import RawTable
 from privacy import dp_tables, ledger
 from privacy.snapshot import snapshot_hash
 from privacy.spec import ReleaseSpec, load_spec
@@ -150,6 +154,32 @@ def withdraw(ctx: Context, org_slug: str, upload_id: int) -> int:
         removed = withdraw_cases(conn, upload_id)
         uploads.mark(conn, upload_id, uploads.WITHDRAWN)
     return removed
+
+
+def _read(path: Path, sheet: str | None) -> RawTable:
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InputRejected(f"{path.name}: cannot be read") from err
+    return read_table(data, path.name, sheet=sheet)
+
+
+def suggest_mapping(path: Path, *, sheet: str | None = None) -> str:
+    """A draft mapping for an unseen extract (nothing is stored)."""
+    table = _read(path, sheet)
+    return draft_yaml(suggest(table), name=path.stem, sheet=table.sheet)
+
+
+def check_mapping(mapping_path: Path, path: Path) -> dict[str, Any]:
+    """The coverage a mapping would give on a file; nothing is stored."""
+    mapping = load_mapping(mapping_path)
+    table = _read(path, mapping.sheet)
+    # A throwaway key: the case keys of a check are never stored or shown.
+    result = harmonize(table.frame, table.source_rows, mapping, org_id=0,
+                       secret=secrets.token_bytes(32))
+    report = result.report(show_unmapped=shown_to_partner)
+    report["columns_dropped"] = [c for c in table.frame.columns if c not in mapping.columns]
+    return report
 
 
 def export_cases(ctx: Context, org_slug: str) -> pd.DataFrame:

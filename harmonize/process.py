@@ -19,7 +19,7 @@ from schemas.errors import CtcollabError, InputRejected
 log = logging.getLogger("ctcollab.harmonize")
 
 
-def _shown_to_partner(value: str) -> bool:
+def shown_to_partner(value: str) -> bool:
     # Unmapped values go back only to their uploader, but one that looks like a name, phone
     # or ID is withheld even there: reports get forwarded, printed and pasted into tickets.
     return not find_identifiers(value)
@@ -37,7 +37,7 @@ def process(engine: sa.Engine, store: RawStore, upload: uploads.Upload, mapping:
             table = read_table(store.read(upload.sha256), upload.filename)
         result = harmonize(table.frame, table.source_rows, mapping, org_id=upload.org_id,
                            secret=secret)
-        report = result.report(show_unmapped=_shown_to_partner)
+        report = result.report(show_unmapped=shown_to_partner)
         report["columns_dropped"] = [c for c in table.frame.columns if c not in mapping.columns]
         with engine.begin() as conn:
             store_cases(conn, result, org_id=upload.org_id, upload_id=upload.id)

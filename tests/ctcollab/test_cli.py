@@ -94,3 +94,21 @@ def test_duplicate_organisation_exits_1(home: Path) -> None:
     assert ctcollab(home, "org", "add", "x", "--name", "X").returncode == 0
     r = ctcollab(home, "org", "add", "x", "--name", "X")
     assert r.returncode == 1 and "already exists" in r.stderr
+
+
+def test_mapping_suggest_then_check(home: Path, tmp_path: Path) -> None:
+    data = tmp_path / "registre.csv"
+    rows = [(f"{r[0]}-{i}", *r[1:]) for i in range(3) for r in FRENCH_ROWS]
+    data.write_bytes(french_csv(rows))
+    suggested = ctcollab(home, "mapping", "suggest", str(data))
+    assert suggested.returncode == 0, suggested.stderr
+    assert 'case_id: "N° dossier"' in suggested.stdout
+    assert '"Nom": looks like an identifier' in suggested.stdout
+    for pii in ("Aminata", "+218"):
+        assert pii not in suggested.stdout
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(suggested.stdout, encoding="utf-8")
+    checked = ctcollab(home, "mapping", "check", str(draft), str(data))
+    assert checked.returncode == 0, checked.stderr
+    assert "12 rows read" in checked.stdout
+    assert not (home / "raw").exists() or not any((home / "raw").rglob("*.csv"))
