@@ -95,7 +95,8 @@ def _candidates(column: str, col: pd.Series) -> list[tuple[str, float, dict[str,
         parsed = _share(counts, [_parse_date_ok(v, dates.format) for v in values])
         rule: dict[str, object] = {} if dates.format in ("iso", "year", "excel") else {
             "date_format": dates.format}
-        why = f"{parsed:.0%} dates ({dates.format}{', ambiguous day/month' if dates.ambiguous else ''})"
+        ambiguous = ", ambiguous day/month" if dates.ambiguous else ""
+        why = f"{parsed:.0%} dates ({dates.format}{ambiguous})"
         # Registrations are recent, births are not: the typical year tells them apart.
         years = [d.year for d in (parse_date(v, dates.format) for v in values) if d] + [
             int(v) for v in values if v.isdigit() and len(v) == 4]
