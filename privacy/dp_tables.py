@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from privacy.consistency import NoisyTable, make_consistent
 from privacy.counts import cells, exact_counts
 from privacy.mechanisms import discrete_gaussian, epsilon_of
 from privacy.spec import DpTablesSpec, TableSpec
@@ -39,21 +41,21 @@ def plan(spec: DpTablesSpec) -> list[PlannedSpend]:
     return [PlannedSpend(t.name, spec.rho_of(t)) for t in spec.tables]
 
 
-def _postprocess(noisy: list[int], accuracy: float, spec: DpTablesSpec) -> pd.DataFrame:
-    """Non-negative counts, a 95% interval, and flags; numbers stay numeric.
+def _postprocess(values: np.ndarray, accuracy: float, spec: DpTablesSpec) -> pd.DataFrame:
+    """A 95% interval and flags around consistent non-negative counts; numbers stay numeric.
 
-    Only the noisy values are used here, so this is post-processing: it costs no budget.
+    Only noisy values are used here, so this is post-processing: it costs no budget.
     """
-    values = pd.Series(noisy, dtype="Int64").clip(lower=0)
-    lower = (values - round(accuracy)).clip(lower=0)
-    upper = values + round(accuracy)
-    flag = pd.Series(pd.NA, index=values.index, dtype="string")
-    unreliable = values.astype(float) * spec.unreliable_share < accuracy
-    flag[unreliable] = "u"
-    withheld = values < spec.threshold
+    counts = pd.Series(values, dtype="Int64")
+    half = round(accuracy)
+    lower = (counts - half).clip(lower=0)
+    upper = counts + half
+    flag = pd.Series(pd.NA, index=counts.index, dtype="string")
+    flag[counts.astype(float) * spec.unreliable_share < accuracy] = "u"
+    withheld = counts < spec.threshold
     flag[withheld] = "c"
     return pd.DataFrame({
-        "count": values.mask(withheld),
+        "count": counts.mask(withheld),
         "lower_95": lower.mask(withheld),
         "upper_95": upper.mask(withheld),
         "flag": flag,
@@ -74,15 +76,24 @@ def _dimension_frame(dims: tuple[str, ...], keys: list[tuple[object, ...]]) -> p
 
 
 def release_tables(conn: sa.Connection, spec: DpTablesSpec, year_min: int) -> list[DpTable]:
-    """Count each table in the database and add calibrated noise to every cell."""
-    out = []
+    """Count each table in the database, add calibrated noise to every cell, reconcile."""
+    measured = []
     for table in spec.tables:
         rho = spec.rho_of(table)
         counts = exact_counts(conn, table.dimensions, year_min)
         keys = cells(table.dimensions, year_min)
         noisy = discrete_gaussian([counts[k] for k in keys], rho)
-        frame = pd.concat([_dimension_frame(table.dimensions, keys),
-                           _postprocess(noisy.values, noisy.accuracy95, spec)], axis=1)
+        measured.append((table, rho, keys, noisy))
+    noisy_tables = [
+        NoisyTable(t.dimensions, _dimension_frame(t.dimensions, keys),
+                   np.asarray(noisy.values, dtype=float), noisy.scale ** 2)
+        for t, _rho, keys, noisy in measured
+    ]
+    consistent = make_consistent(noisy_tables)
+    out = []
+    for (table, rho, _keys, noisy), nt, values in zip(measured, noisy_tables, consistent,
+                                                      strict=True):
+        frame = pd.concat([nt.keys, _postprocess(values, noisy.accuracy95, spec)], axis=1)
         out.append(DpTable(
             spec=table, frame=frame, rho=rho, epsilon=epsilon_of(float(rho), spec.delta),
             delta=spec.delta, scale=noisy.scale, accuracy95=noisy.accuracy95,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -116,3 +117,16 @@ def test_snapshot_frame_has_the_internal_dtypes(engine: sa.Engine) -> None:
     for f in SCHEMA.case_fields:
         assert frame[f.name].dtype == pandas_dtype(f), f.name
     assert (frame["gender"] == "female").sum() == 30
+
+
+def test_published_tables_agree_with_their_margins(engine: sa.Engine) -> None:
+    _seed(engine, ROWS)
+    spec = DpTablesSpec(rho=0.5, threshold=0, tables=[
+        {"name": "g", "title": "g", "dimensions": ["gender"]},
+        {"name": "yg", "title": "yg", "dimensions": ["year_of_registration", "gender"]}])
+    with engine.connect() as conn:
+        coarse, fine = release_tables(conn, spec, 2015)
+    summed = fine.frame.groupby("gender", dropna=False)["count"].sum()
+    for _, row in coarse.frame.iterrows():
+        key = row["gender"] if pd.notna(row["gender"]) else np.nan
+        assert summed.loc[key] == row["count"]
