@@ -30,6 +30,8 @@ from privacy import dp_tables, ledger
 from privacy.snapshot import snapshot_hash
 from privacy.spec import ReleaseSpec, load_spec
 from publish import release as publish
+from publish.meta import ReleaseMeta
+from publish.resources import from_dp_table
 from schemas.definition import SCHEMA
 from schemas.errors import Conflict, InputRejected, NotFound, UsageError
 from schemas.tables import api_keys, cases, organisations, releases
@@ -231,14 +233,18 @@ def release(ctx: Context, *, spec_path: Path | None = None, version: str | None 
             if version in taken:
                 raise Conflict(f"release {version} already exists; releases are never overwritten")
             tables = dp_tables.release_tables(conn, spec.dp_tables, spec.year_min)
-            meta = publish.ReleaseMeta(
+            meta = ReleaseMeta(
                 version=version, title=spec.title, created=publish.now_utc(),
                 snapshot_hash=snap, case_count=n, licence=ctx.settings.licence,
                 contributors=_contributors(conn), mapping_versions=_mapping_versions(conn),
                 spec=spec.model_dump(mode="json"),
             )
+            resources = [from_dp_table(t) for t in tables]
+            previous = publish.latest_version(releases_dir)
             with publish.staged_release(releases_dir, version) as staging:
-                publish.build_release_folder(staging, meta, tables)
+                publish.build_release_folder(
+                    staging, meta, resources,
+                    previous=releases_dir / previous if previous else None)
                 release_id = conn.execute(releases.insert().values(
                     version=version, snapshot_hash=snap, case_count=n,
                     spec=spec.model_dump(mode="json"))).inserted_primary_key[0]  # type: ignore[index]

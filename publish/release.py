@@ -9,51 +9,22 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from privacy.dp_tables import DpTable
-from schemas.codebook import codebook
+from publish import documents
+from publish.meta import LICENCES, ReleaseMeta
+from publish.resources import Resource
 from schemas.definition import SCHEMA
 from schemas.errors import Conflict
-from schemas.table_schema import aggregate_table_schema
 
-TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("publish", "templates"),
-    autoescape=jinja2.select_autoescape(["html"]),
-    undefined=jinja2.StrictUndefined,
-)
 LATEST = "LATEST"
-LICENCES = {
-    "CC-BY-4.0": ("Creative Commons Attribution 4.0",
-                  "https://creativecommons.org/licenses/by/4.0/"),
-}
-
-
-@dataclass(frozen=True)
-class ReleaseMeta:
-    """Everything a release records about what produced it."""
-
-    version: str
-    title: str
-    created: datetime
-    snapshot_hash: str
-    case_count: int
-    licence: str
-    contributors: tuple[str, ...]
-    mapping_versions: tuple[str, ...]
-    spec: dict[str, Any]
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 def next_version(releases_dir: Path, today: date, taken: set[str]) -> str:
     """``YYYY.MM.DD``, or ``YYYY.MM.DD-N`` for the N-th release of the same day."""
     base = today.strftime("%Y.%m.%d")
@@ -75,17 +46,17 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_table(folder: Path, name: str, frame: pd.DataFrame) -> tuple[Path, Path]:
+def _write_table(folder: Path, name: str, frame: pd.DataFrame) -> Path:
     csv_path = folder / "data" / f"{name}.csv"
-    parquet_path = folder / "data" / f"{name}.parquet"
     frame.to_csv(csv_path, index=False, encoding="utf-8", lineterminator="\n")
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), parquet_path)
-    return csv_path, parquet_path
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False),
+                   csv_path.with_suffix(".parquet"))
+    return csv_path
 
 
 def _library_versions() -> dict[str, str]:
     out = {}
-    for dist in ("ctcollab", "opendp", "pandas", "pyarrow"):
+    for dist in ("ctcollab", "opendp", "pandas", "pyarrow", "pac-synth", "pycanon"):
         try:
             out[dist] = importlib_metadata.version(dist)
         except importlib_metadata.PackageNotFoundError:
@@ -93,10 +64,11 @@ def _library_versions() -> dict[str, str]:
     return out
 
 
-def _resource(folder: Path, table: DpTable, csv_path: Path) -> dict[str, Any]:
+def _resource_entry(folder: Path, res: Resource, csv_path: Path) -> dict[str, Any]:
     return {
-        "name": table.spec.name,
-        "title": table.spec.title,
+        "name": res.name,
+        "title": res.title + (" (SYNTHETIC DATA)" if res.synthetic else ""),
+        "description": res.description,
         "type": "table",
         "path": csv_path.relative_to(folder).as_posix(),
         "format": "csv",
@@ -104,23 +76,12 @@ def _resource(folder: Path, table: DpTable, csv_path: Path) -> dict[str, Any]:
         "encoding": "utf-8",
         "hash": f"sha256:{_sha256(csv_path)}",
         "bytes": csv_path.stat().st_size,
-        "schema": aggregate_table_schema(table.spec.dimensions),
-        "privacy": {
-            "method": "dp-table",
-            "mechanism": "discrete Gaussian (OpenDP)",
-            "unit": "one case (one identified victim)",
-            "rho": float(table.rho),
-            "epsilon": table.epsilon,
-            "delta": table.delta,
-            "noise_scale": table.scale,
-            "ci95_half_width": table.accuracy95,
-            "threshold": table.threshold,
-            "dimensions": list(table.spec.dimensions),
-        },
+        "schema": res.schema,
+        "privacy": res.privacy,
     }
 
 
-def _datapackage(meta: ReleaseMeta, resources: list[dict[str, Any]]) -> dict[str, Any]:
+def _datapackage(meta: ReleaseMeta, entries: list[dict[str, Any]]) -> dict[str, Any]:
     title, url = LICENCES.get(meta.licence, (meta.licence, ""))
     return {
         "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
@@ -132,10 +93,9 @@ def _datapackage(meta: ReleaseMeta, resources: list[dict[str, Any]]) -> dict[str
         "licenses": [{"name": meta.licence, "title": title, **({"path": url} if url else {})}],
         "contributors": [{"title": c, "roles": ["contributor"]} for c in meta.contributors],
         "sources": [{"title": "Case extracts of the collaborative's partner organisations"}],
-        "resources": resources,
+        "resources": entries,
         "ctcollab": {
             "snapshot_sha256": meta.snapshot_hash,
-            "case_count_note": "the exact number of cases is not published",
             "schema_version": SCHEMA.version,
             "mapping_versions": list(meta.mapping_versions),
             "libraries": _library_versions(),
@@ -145,27 +105,19 @@ def _datapackage(meta: ReleaseMeta, resources: list[dict[str, Any]]) -> dict[str
     }
 
 
-def _codebook_html(meta: ReleaseMeta, resources: list[dict[str, Any]]) -> str:
-    return TEMPLATES.get_template("codebook.html").render(
-        title=meta.title, version=meta.version, schema_version=SCHEMA.version,
-        variables=codebook(),
-        countries=next(v for v in codebook() if v.name == "citizenship").values,
-        tables=[{"name": r["name"], "title": r["title"], "fields": r["schema"]["fields"]}
-                for r in resources],
-    )
-
-
-def build_release_folder(folder: Path, meta: ReleaseMeta, tables: list[DpTable]) -> None:
-    """Write every file of a release into ``folder`` (which must be new and empty)."""
+def build_release_folder(folder: Path, meta: ReleaseMeta, resources: list[Resource],
+                         previous: Path | None = None) -> None:
+    """Write every file of a release into ``folder`` (new and empty); the manifest last."""
     (folder / "data").mkdir(parents=True)
-    resources = []
-    for table in tables:
-        csv_path, _ = _write_table(folder, table.spec.name, table.frame)
-        resources.append(_resource(folder, table, csv_path))
-    (folder / "codebook.html").write_text(_codebook_html(meta, resources), encoding="utf-8")
+    entries = [_resource_entry(folder, r, _write_table(folder, r.name, r.frame))
+               for r in resources]
+    tables = [r for r in resources if r.method == "dp-table"]
+    if tables:
+        documents.write_workbook(folder / "data" / "tables.xlsx", meta, tables)
+    dp = _datapackage(meta, entries)
     (folder / "datapackage.json").write_text(
-        json.dumps(_datapackage(meta, resources), indent=2, ensure_ascii=False) + "\n",
-        encoding="utf-8")
+        json.dumps(dp, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    documents.write_documents(folder, meta, resources, dp, previous)
     # SHA256SUMS last, over everything else: it is the manifest of a complete release.
     sums = sorted(p for p in folder.rglob("*") if p.is_file())
     lines = [f"{_sha256(p)}  {p.relative_to(folder).as_posix()}" for p in sums]

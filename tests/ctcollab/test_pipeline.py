@@ -125,12 +125,12 @@ def test_a_crash_mid_release_leaves_the_last_good_release(
     good = pipeline.release(ctx, version="2026.01.01")
     before = sorted(p.name for p in ctx.settings.releases_dir.iterdir())
 
-    from publish import release as publish
+    from publish import documents
 
     def explode(*_args: object, **_kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(publish, "_codebook_html", explode)
+    monkeypatch.setattr(documents, "write_documents", explode)
     with pytest.raises(OSError):
         pipeline.release(ctx, version="2026.01.02")
     assert sorted(p.name for p in ctx.settings.releases_dir.iterdir()) == before
