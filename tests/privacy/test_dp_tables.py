@@ -130,3 +130,35 @@ def test_published_tables_agree_with_their_margins(engine: sa.Engine) -> None:
     for _, row in coarse.frame.iterrows():
         key = row["gender"] if pd.notna(row["gender"]) else np.nan
         assert summed.loc[key] == row["count"]
+
+
+def test_a_category_only_in_the_data_is_never_published(engine: sa.Engine) -> None:
+    _seed(engine, ROWS + [{"year_of_registration": 2021, "country_of_exploitation": "LBY",
+                           "gender": "zz-only-in-data"}] * 40)
+    spec = DpTablesSpec(rho=1.0, threshold=0, tables=[
+        {"name": "g", "title": "g", "dimensions": ["gender"]},
+        {"name": "yg", "title": "yg", "dimensions": ["year_of_registration", "gender"]}])
+    with engine.connect() as conn:
+        tables = release_tables(conn, spec, 2015)
+    for t in tables:
+        assert "zz-only-in-data" not in t.frame.to_csv()
+        published = set(t.frame["gender"].dropna())
+        assert published <= set(SCHEMA.vocabularies["gender"].codes)
+
+
+def test_the_ledger_survives_a_restart(db_url: str) -> None:
+    from ctcollab.database import make_engine, upgrade
+
+    first = make_engine(db_url)
+    upgrade(first)
+    with first.begin() as conn:
+        rid = conn.execute(releases.insert().values(version="v1", snapshot_hash="s", case_count=1,
+                                                    spec={})).inserted_primary_key[0]
+        ledger.record(conn, rid, "s", [ledger.Spend("dp-table", "t", Fraction(1, 4))])
+    first.dispose()
+    second = make_engine(db_url)
+    with second.connect() as conn:
+        assert ledger.spent(conn, "s") == Fraction(1, 4)
+        with pytest.raises(BudgetExceeded):
+            ledger.check(conn, "s", Fraction(4, 5), Fraction(1))
+    second.dispose()
