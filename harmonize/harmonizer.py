@@ -95,6 +95,18 @@ def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 0.0
 
 
+def linkage_key(secret: bytes, parts: list[str]) -> str | None:
+    """HMAC-SHA256 over normalised identifying values shared across organisations.
+
+    Missing when any part is missing: a partial key would link different people.
+    """
+    tokens = [normalise_token(p) for p in parts]
+    if any(not t for t in tokens):
+        return None
+    message = "link\x1f" + "\x1f".join(tokens)
+    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+
+
 def case_key(secret: bytes, org_id: int, local_id: str) -> str:
     """HMAC-SHA256 over organisation and local case id: stable, not reversible without the key."""
     message = f"{org_id}\x1f{local_id.strip()}".encode()
@@ -399,6 +411,10 @@ def harmonize(
     keep = ~work.bad
     cases = pd.DataFrame(index=work.frame.index[keep])
     cases["case_key"] = ids[keep].map(lambda i: case_key(secret, org_id, i)).astype("string")
+    if mapping.linkage:
+        values = work.frame.loc[keep, list(mapping.linkage)].astype(str).to_numpy().tolist()
+        cases["linkage_key"] = pd.Series([linkage_key(secret, v) for v in values],
+                                         index=cases.index, dtype="string")
     for f in SCHEMA.case_fields:
         if f.name in work.out:
             cases[f.name] = work.out[f.name][keep].astype(pandas_dtype(f))  # type: ignore[call-overload]

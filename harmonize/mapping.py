@@ -49,6 +49,9 @@ class Mapping(BaseModel):
     sheet: str | None = None
     constants: dict[str, str] = Field(default_factory=dict)
     fields: dict[str, FieldRule]
+    # Columns (e.g. name and birth date) hashed into a linkage key to find the same person in
+    # other records; read only for that, never stored.
+    linkage: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _known_targets(self) -> Mapping:
@@ -77,7 +80,8 @@ class Mapping(BaseModel):
     @property
     def columns(self) -> tuple[str, ...]:
         """Every source column this mapping reads (the PII firewall's allow-list)."""
-        return (self.case_id, *dict.fromkeys(r.column for r in self.fields.values()))
+        return (self.case_id, *dict.fromkeys(
+            [*(r.column for r in self.fields.values()), *self.linkage]))
 
 
 class _LineLoader(yaml.SafeLoader):

@@ -40,7 +40,8 @@ def process(engine: sa.Engine, store: RawStore, upload: uploads.Upload, mapping:
         report = result.report(show_unmapped=shown_to_partner)
         report["columns_dropped"] = [c for c in table.frame.columns if c not in mapping.columns]
         with engine.begin() as conn:
-            store_cases(conn, result, org_id=upload.org_id, upload_id=upload.id)
+            report["duplicates_marked"] = store_cases(conn, result, org_id=upload.org_id,
+                                                      upload_id=upload.id)
             uploads.mark(conn, upload.id, uploads.HARMONISED,
                          mapping_version=mapping.mapping_version, rows_read=result.rows_read,
                          rows_accepted=len(result.cases),

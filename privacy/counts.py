@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from schemas.definition import SCHEMA
-from schemas.tables import cases
+from schemas.tables import counted_cases
 
 Cell = tuple[object, ...]
 
@@ -40,7 +40,8 @@ def exact_counts(
     Rows whose value lies outside the domain (e.g. a year before ``year_min``) are dropped:
     dropping rows never increases one case's contribution, so sensitivity stays 1.
     """
-    cols = [cases.c[d] for d in dimensions]
+    counted = counted_cases().subquery()
+    cols = [counted.c[d] for d in dimensions]
     query = sa.select(*cols, sa.func.count()).group_by(*cols)
     found = {tuple(row[:-1]): int(row[-1]) for row in conn.execute(query)}
     allowed = cells(dimensions, year_min)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from schemas.definition import SCHEMA
 from schemas.dtypes import pandas_dtype
-from schemas.tables import cases
+from schemas.tables import counted_cases
 
 # Columns that define the content of a case; bookkeeping (upload, time) does not.
 CONTENT = ("case_key", *(f.name for f in SCHEMA.case_fields))
@@ -19,7 +19,8 @@ def snapshot_hash(conn: sa.Connection) -> tuple[str, int]:
     """SHA-256 over every case's content in key order, and the number of cases."""
     digest = hashlib.sha256()
     n = 0
-    query = sa.select(*(cases.c[c] for c in CONTENT)).order_by(cases.c.case_key)
+    counted = counted_cases().subquery()
+    query = sa.select(*(counted.c[c] for c in CONTENT)).order_by(counted.c.case_key)
     # Options on this statement only: Connection.execution_options would change the connection.
     for row in conn.execute(query, execution_options={"yield_per": 10_000}):
         digest.update(("\x1f".join("" if v is None else str(v) for v in row) + "\n").encode())
@@ -33,6 +34,8 @@ def snapshot_frame(conn: sa.Connection) -> pd.DataFrame:
     For the microdata products (k-anonymity, synthesis), which need rows rather than counts;
     they never leave the secure zone as rows: only what privacy/ builds from them does.
     """
-    query = sa.select(*(cases.c[f.name] for f in SCHEMA.case_fields)).order_by(cases.c.case_key)
+    counted = counted_cases().subquery()
+    query = (sa.select(*(counted.c[f.name] for f in SCHEMA.case_fields))
+             .order_by(counted.c.case_key))
     frame = pd.read_sql(query, conn)
     return frame.astype({f.name: pandas_dtype(f) for f in SCHEMA.case_fields})  # type: ignore[arg-type]

@@ -96,6 +96,7 @@ class Field:
     quasi_identifier: bool = False
     derived: bool = False
     min: int | None = None
+    optional: bool = False  # internal fields only: may be empty
 
     @property
     def stored(self) -> bool:

@@ -111,7 +111,7 @@ def _case_columns(schema: Schema) -> list[sa.Column[Any]]:
             cols.append(sa.Column(f.name, sql_type(f), sa.ForeignKey("uploads.id"),
                                   nullable=False, comment=f.title))
         elif f.internal:
-            cols.append(sa.Column(f.name, sql_type(f), nullable=False, comment=f.title))
+            cols.append(sa.Column(f.name, sql_type(f), nullable=f.optional, comment=f.title))
         else:
             cols.append(sa.Column(f.name, sql_type(f), nullable=True, comment=f.title))
     return cols
@@ -121,7 +121,13 @@ cases = sa.Table(
     "cases", metadata, *_case_columns(SCHEMA),
     sa.Index("ix_cases_upload_id", "upload_id"),
     sa.Index("ix_cases_org_id", "org_id"),
+    sa.Index("ix_cases_linkage_key", "linkage_key"),
 )
+
+
+def counted_cases() -> sa.Select[tuple[object, ...]]:
+    """The cases a snapshot counts: each person once (records marked duplicate left out)."""
+    return sa.select(cases).where(cases.c.duplicate_of.is_(None))
 
 releases = sa.Table(
     "releases", metadata,
