@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import secrets
@@ -27,11 +28,13 @@ from ingest.raw_store import RawStore
 from ingest.readers import read_table
 from ingest.table import RawTable
 from privacy import dp_tables, ledger
-from privacy.snapshot import snapshot_hash
+from privacy.kanon.errors import KAnonymityInfeasible
+from privacy.kanon.product import anonymise
+from privacy.snapshot import snapshot_frame, snapshot_hash
 from privacy.spec import ReleaseSpec, load_spec
 from publish import release as publish
 from publish.meta import ReleaseMeta
-from publish.resources import from_dp_table
+from publish.resources import from_dp_table, from_kanon
 from schemas.definition import SCHEMA
 from schemas.errors import Conflict, InputRejected, NotFound, UsageError
 from schemas.tables import api_keys, cases, organisations, releases
@@ -240,6 +243,20 @@ def release(ctx: Context, *, spec_path: Path | None = None, version: str | None 
                 spec=spec.model_dump(mode="json"),
             )
             resources = [from_dp_table(t) for t in tables]
+            not_published: list[dict[str, str]] = []
+            if spec.kanon is not None:
+                # Verified with pycanon inside anonymise: a failed check stops the release
+                # here, before anything is written. Too few cases for k only skips it.
+                try:
+                    resources.append(from_kanon(anonymise(snapshot_frame(conn), spec.kanon)))
+                except KAnonymityInfeasible:
+                    not_published.append({
+                        "product": "k-anonymity",
+                        "reason": f"no generalisation reaches k = {spec.kanon.k} within the "
+                                  "suppression limit on this snapshot"})
+            if not_published:
+                meta = dataclasses.replace(meta, extra={**meta.extra,
+                                                        "not_published": not_published})
             previous = publish.latest_version(releases_dir)
             with publish.staged_release(releases_dir, version) as staging:
                 publish.build_release_folder(
@@ -272,3 +289,49 @@ def _contributors(conn: sa.Connection) -> tuple[str, ...]:
 def _mapping_versions(conn: sa.Connection) -> tuple[str, ...]:
     return tuple(r.mapping_version for r in conn.execute(
         sa.select(cases.c.mapping_version).distinct().order_by(cases.c.mapping_version)))
+
+
+# --- API keys (appended for the partner API) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def new_key(ctx: Context, slug: str) -> str:
+    """Issue another API key for an organisation (shown once, stored hashed)."""
+    key = "ctc_" + secrets.token_urlsafe(32)
+    with ctx.engine.begin() as conn:
+        org_id = org_id_of(conn, slug)
+        conn.execute(api_keys.insert().values(org_id=org_id, key_hash=hash_key(key),
+                                              prefix=key[:12]))
+    return key
+
+
+def revoke_key(ctx: Context, slug: str, prefix: str) -> int:
+    """Revoke the organisation's live keys that start with ``prefix``; returns how many."""
+    if len(prefix) < 8:
+        raise UsageError("give at least the first 8 characters of the key (e.g. ctc_AbCd)")
+    now = datetime.now(UTC)
+    with ctx.engine.begin() as conn:
+        org_id = org_id_of(conn, slug)
+        live = conn.execute(sa.select(api_keys.c.id, api_keys.c.prefix).where(
+            api_keys.c.org_id == org_id, api_keys.c.revoked_at.is_(None))).all()
+        ids = [r.id for r in live if r.prefix.startswith(prefix[:12])]
+        if not ids:
+            raise NotFound(f"organisation {slug!r} has no live key starting with that prefix",
+                           hint="`ctcollab org keys SLUG` lists them")
+        conn.execute(api_keys.update().where(api_keys.c.id.in_(ids)).values(revoked_at=now))
+    return len(ids)
+
+
+def list_keys(ctx: Context, slug: str) -> list[KeyInfo]:
+    with ctx.engine.connect() as conn:
+        org_id = org_id_of(conn, slug)
+        rows = conn.execute(sa.select(api_keys.c.prefix, api_keys.c.created_at,
+                                      api_keys.c.revoked_at)
+                            .where(api_keys.c.org_id == org_id).order_by(api_keys.c.id)).all()
+    return [KeyInfo(r.prefix, r.created_at, r.revoked_at) for r in rows]

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from privacy.errors import SpecInvalid
+from privacy.kanon.spec import KAnonSpec
 from schemas.definition import SCHEMA
 
 DEFAULT_SPEC = Path(__file__).parent / "default_release.yaml"
@@ -65,6 +66,7 @@ class ReleaseSpec(BaseModel):
     title: str = "Counter-trafficking case data"
     year_min: int = 2015
     dp_tables: DpTablesSpec
+    kanon: KAnonSpec | None = None
 
 
 def parse_spec(text: str, source: str = "spec") -> ReleaseSpec:

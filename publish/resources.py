@@ -8,6 +8,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from privacy.dp_tables import DpTable
+from privacy.kanon.product import KAnonResult
 from schemas.table_schema import aggregate_table_schema
 
 Method = Literal["dp-table", "k-anonymity", "dp-synthetic"]
@@ -29,6 +30,22 @@ class Resource:
     @property
     def synthetic(self) -> bool:
         return self.method == "dp-synthetic"
+
+
+def from_kanon(result: KAnonResult) -> Resource:
+    """k-anonymised microdata; its privacy object names k and the quasi-identifiers."""
+    return Resource(
+        name="cases_kanon",
+        title=f"Case-level data, k-anonymised (k = {result.spec.k})",
+        description=("One row per identified victim, in CTDC's columns and labels, generalised "
+                     "and suppressed until every combination of the quasi-identifiers is shared "
+                     f"by at least {result.spec.k} cases. Rows are shuffled."),
+        method="k-anonymity",
+        frame=result.frame,
+        schema=result.table_schema(),
+        privacy=result.privacy(),
+        report_markdown=result.report_markdown(),
+    )
 
 
 def from_dp_table(table: DpTable) -> Resource:
