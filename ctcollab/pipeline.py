@@ -109,8 +109,11 @@ class IngestResult:
 
 def _mapping_for(
     conn: sa.Connection, org_id: int, mapping: Path | None
-) -> tuple[Mapping, str | None]:
-    """The mapping to use and, when given as a file, its document to register on success."""
+) -> tuple[Mapping | None, str | None]:
+    """The mapping to use and, when given as a file, its document to register on success.
+
+    Without a file: the organisation's registered mapping, if any (HTCDS extracts need none).
+    """
     if mapping is not None:
         try:
             document = mapping.read_text(encoding="utf-8")
@@ -118,10 +121,7 @@ def _mapping_for(
             raise InputRejected(f"{mapping.name}: cannot be read") from err
         parsed = registry.check(conn, org_id, document, mapping.name)
         return parsed, document
-    found = registry.current(conn, org_id)
-    if found is None:
-        raise UsageError("this organisation has no mapping yet", hint="pass --mapping M.yaml")
-    return found, None
+    return registry.current(conn, org_id), None
 
 
 def ingest_file(ctx: Context, org_slug: str, path: Path, *, mapping: Path | None,
@@ -136,12 +136,13 @@ def ingest_file(ctx: Context, org_slug: str, path: Path, *, mapping: Path | None
         parsed, document = _mapping_for(conn, org_id, mapping)
     received = uploads.receive(ctx.engine, ctx.raw_store, org_id=org_id, filename=path.name,
                                data=data, max_bytes=ctx.settings.max_upload_bytes,
-                               sheet=sheet or parsed.sheet)
+                               sheet=sheet or (parsed.sheet if parsed else None))
     if received.duplicate:
         return IngestResult(received.upload.id, True, dict(received.upload.report or {}))
     try:
         done = process(ctx.engine, ctx.raw_store, received.upload, parsed,
-                       secret=ctx.settings.case_key_secret(), table=received.table)
+                       secret=ctx.settings.case_key_secret(), table=received.table,
+                       explicit=mapping is not None)
     except InputRejected:
         uploads.forget(ctx.engine, ctx.raw_store, received.upload)
         raise

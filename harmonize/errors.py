@@ -12,6 +12,13 @@ class MappingInvalid(InputRejected):
     title = "Mapping file invalid"
 
 
+class NoMapping(InputRejected):
+    """A file that no mapping covers: not HTCDS, and the organisation has no mapping."""
+
+    code = "no-mapping"
+    title = "No mapping for this file"
+
+
 class MappingDoesNotFit(InputRejected):
     """A mapping names columns the uploaded file does not have."""
 

@@ -331,10 +331,17 @@ def _multi_select(work: _Work, group: str, rule: FieldRule) -> None:
 
 
 def _merge_flag(work: _Work, name: str, values: pd.Series) -> None:
-    """Combine flags filled by several rules: True wins, then False, then missing."""
+    """Combine flags filled by several rules: True wins, then False, then missing.
+
+    Not pandas' ``|``: in Kleene logic NA | False is NA, which would lose a partner's "no".
+    """
     if name in work.out:
         old = work.out[name].astype("boolean")
-        values = (old | values).astype("boolean")
+        new = old.copy()
+        new[values.fillna(False).astype(bool)] = True
+        gap = old.isna() & values.notna()
+        new[gap] = values[gap]
+        values = new
     work.out[name] = values
 
 

@@ -12,6 +12,7 @@ import yaml
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from harmonize import htcds
 from publish.meta import LICENCES, ReleaseMeta
 from publish.resources import Resource
 from schemas.codebook import codebook
@@ -41,6 +42,10 @@ def _context(meta: ReleaseMeta, resources: list[Resource], dp: dict[str, Any]) -
         "licence": LICENCES.get(meta.licence, (meta.licence, ""))[0],
         "libraries": dp["ctcollab"]["libraries"],
         "citation": citation_text(meta),
+        "crosswalk": htcds.crosswalk_rows(),
+        "htcds_note": htcds.METHODOLOGY_NOTE,
+        "duplicate_rule": SCHEMA.field("duplicate_of").description,
+        "not_published": meta.extra.get("not_published", []),
     }
 
 
