@@ -28,7 +28,8 @@ from privacy.mechanisms import discrete_gaussian  # noqa: E402
 from schemas.ctdc_form import from_ctdc  # noqa: E402
 from schemas.tables import cases, organisations, uploads  # noqa: E402
 
-CTDC = ROOT.parent / "shared" / "data" / "ctdc" / "ctdc_global_kanon_2018_individual_database.csv.gz"
+CTDC = (ROOT.parent / "shared" / "data" / "ctdc"
+        / "ctdc_global_kanon_2018_individual_database.csv.gz")
 DIMENSIONS = ("year_of_registration", "data_source", "gender", "age_broad", "majority_status",
               "citizenship", "country_of_exploitation", "is_forced_labour", "is_sexual_exploit",
               "is_other_exploit", "is_abduction", "means_of_control_debt_bondage")
