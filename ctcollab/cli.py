@@ -104,6 +104,38 @@ def org_add(
     print(key)
 
 
+@org_app.command("new-key")
+def org_new_key(slug: str) -> None:
+    """Issue another API key for an organisation and print it (shown once)."""
+    ctx = context()
+    key = run(lambda: pipeline.new_key(ctx, slug))
+    out.print(f"new API key for {slug} (store it now, it is not shown again):")
+    print(key)
+
+
+@org_app.command("revoke-key")
+def org_revoke_key(
+    slug: str,
+    prefix: Annotated[str, typer.Argument(help="The key, or its first 8-12 characters.")],
+) -> None:
+    """Revoke an organisation's API key: requests with it get 401 from now on."""
+    ctx = context()
+    n = run(lambda: pipeline.revoke_key(ctx, slug, prefix))
+    out.print(f"revoked {n} key(s) of {slug}")
+
+
+@org_app.command("keys")
+def org_keys(slug: str) -> None:
+    """List an organisation's API keys (their prefixes only)."""
+    ctx = context()
+    keys = run(lambda: pipeline.list_keys(ctx, slug))
+    table = Table("prefix", "created", "revoked")
+    for k in keys:
+        table.add_row(k.prefix, str(k.created_at)[:19],
+                      str(k.revoked_at)[:19] if k.revoked_at else "")
+    out.print(table)
+
+
 @app.command()
 def ingest(
     file: Annotated[Path, typer.Argument(help="The extract: CSV, Excel, JSON or Parquet.")],
@@ -209,14 +241,25 @@ def export(
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    access_log: Annotated[bool, typer.Option(help="Log each request (method, path, status).")
+                          ] = True,
+    proxy_headers: Annotated[bool, typer.Option(
+        help="Trust X-Forwarded-For from 127.0.0.1 (behind a local reverse proxy).")] = False,
 ) -> None:
-    """Serve the API and site."""
+    """Serve the public API and site, and the partner upload API (with its worker)."""
     import uvicorn
 
     from api.app import create_app
+    from api.config import ApiConfig
 
-    s = settings()
-    uvicorn.run(create_app(s.releases_dir), host=host, port=port, log_level="info")
+    ctx = context()
+    s = ctx.settings
+    config = ApiConfig(releases_dir=s.releases_dir, engine=ctx.engine, raw_dir=s.raw_dir,
+                       secret=s.case_key_secret, max_upload_bytes=s.max_upload_bytes)
+    run(s.case_key_secret)  # refuse to start without a usable secret (production)
+    uvicorn.run(create_app(config), host=host, port=port, log_level="info",
+                loop="uvloop", http="httptools", access_log=access_log,
+                proxy_headers=proxy_headers, forwarded_allow_ips="127.0.0.1")
 
 
 @app.command("demo-data")

@@ -1,76 +1,44 @@
-"""Public, read-only routes over published releases."""
+"""Public, read-only routes over published releases: the list and one release."""
 
 from __future__ import annotations
 
-import contextlib
-from typing import Annotated, Any
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse
-
+from api import problems
+from api.deps import Public, Store
 from api.models import ReleaseDetail, ReleaseList, ReleaseSummary, ResourceSummary
-from api.releases_store import ReleaseStore
-from schemas.errors import NotFound
+from api.public import API
 
-router = APIRouter(prefix="/api/v1/releases", tags=["releases"])
-
-
-def get_store(request: Request) -> ReleaseStore:
-    store: ReleaseStore = request.app.state.releases
-    return store
+router = APIRouter(prefix=API, tags=["releases"])
 
 
-Store = Annotated[ReleaseStore, Depends(get_store)]
-
-
-def _licence(dp: dict[str, Any]) -> str:
-    licences = dp.get("licenses") or [{}]
-    return str(licences[0].get("name", ""))
-
-
-def citation(dp: dict[str, Any]) -> str:
-    return (f"ctcollab counter-trafficking data collaborative ({dp['created'][:4]}). "
-            f"{dp['title']}, release {dp['version']}. Licence {_licence(dp)}.")
-
-
-@router.get("", response_model=ReleaseList)
-def list_releases(store: Store, request: Request) -> ReleaseList:
+@router.get("", response_model=ReleaseList, responses=problems.responses(429),
+            summary="List the published releases, newest first")
+async def list_releases(store: Store, public: Public) -> ReleaseList:
     items = []
     for version in store.versions():
-        dp = store.datapackage(version)
-        items.append(ReleaseSummary(
-            version=version, title=dp["title"], created=dp["created"], licence=_licence(dp),
-            url=str(request.url_for("get_release", version=version))))
-    latest = None
-    with contextlib.suppress(NotFound):
-        latest = store.resolve("latest")
-    return ReleaseList(releases=items, latest=latest)
+        info = public.info(version)
+        items.append(ReleaseSummary(version=version, title=info.title, created=info.created,
+                                    licence=info.licence.get("name", ""),
+                                    citation=info.citation, url=info.url))
+    return ReleaseList(releases=items, latest=store.latest())
 
 
-@router.get("/{version}", response_model=ReleaseDetail)
-def get_release(version: str, store: Store, request: Request) -> ReleaseDetail:
-    resolved = store.resolve(version)
-    dp = store.datapackage(resolved)
+@router.get("/{version}", response_model=ReleaseDetail,
+            responses=problems.responses(404, 429),
+            summary="One release (or 'latest'): its files, privacy parameters and citation")
+async def get_release(version: str, public: Public) -> ReleaseDetail:
+    info = public.info(version)
+    tables = {r["name"] for r in info.tables()}
     resources = [
         ResourceSummary(
             name=r["name"], title=r.get("title", r["name"]), path=r["path"], format=r["format"],
-            privacy=r.get("privacy", {}),
-            download=str(request.url_for("download", version=resolved, path=r["path"])))
-        for r in dp["resources"]
+            privacy=r.get("privacy", {}), download=f"{info.url}/files/{r['path']}",
+            table=f"{info.url}/tables/{r['name']}" if r["name"] in tables else None)
+        for r in info.datapackage.get("resources", [])
     ]
     return ReleaseDetail(
-        version=resolved, title=dp["title"], created=dp["created"], licence=_licence(dp),
-        citation=citation(dp), resources=resources,
-        datapackage=str(request.url_for("download", version=resolved, path="datapackage.json")))
-
-
-@router.get("/{version}/files/{path:path}", name="download")
-def download(version: str, path: str, store: Store) -> FileResponse:
-    resolved = store.resolve(version)
-    file = store.file(resolved, path)
-    digest = store.manifest(resolved).get(path) or ""
-    headers = {"Cache-Control": "public, max-age=31536000, immutable"} if version != "latest" \
-        else {"Cache-Control": "no-cache"}
-    if digest:
-        headers["ETag"] = f'"{digest}"'
-    return FileResponse(file, headers=headers)
+        version=info.version, title=info.title, created=info.created,
+        licence=info.licence.get("name", ""), licence_url=info.licence.get("path"),
+        citation=info.citation, resources=resources,
+        datapackage=f"{info.url}/files/datapackage.json", tables=f"{info.url}/tables")

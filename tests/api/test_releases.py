@@ -30,7 +30,9 @@ def test_release_detail_and_latest_alias(client: TestClient) -> None:
     names = {r["name"] for r in latest["resources"]}
     assert "victims_by_year_country" in names
     for r in latest["resources"]:
-        assert r["privacy"]["method"] == "dp-table"
+        assert r["privacy"]["method"] in ("dp-table", "k-anonymity", "dp-synthetic")
+        if r["privacy"]["method"] == "dp-table":
+            assert r["privacy"]["rho"] > 0 and r["table"].endswith(f"/tables/{r['name']}")
 
 
 def test_download_is_immutable_with_etag(client: TestClient, releases_dir: Path) -> None:

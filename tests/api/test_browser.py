@@ -1,0 +1,133 @@
+"""The site in Debian's Chromium (Playwright): pages, a chart, a download, the partner portal."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import FilePayload, Page, expect
+
+from api.app import create_app
+from ctcollab.database import make_engine, upgrade
+from ctcollab.settings import Settings
+from schemas.definition import SCHEMA
+from tests.api.support import (
+    FRENCH,
+    Partner,
+    add_partner,
+    case_count,
+    context,
+    live_server,
+    partner_config,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site(released_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[tuple[str, Partner, Any]]:
+    tmp = tmp_path_factory.mktemp("browser")
+    engine = make_engine(f"sqlite:///{tmp / 'db.sqlite'}")
+    upgrade(engine)
+    partner = add_partner(context(engine, tmp / "home"), "ong-a")
+    config = partner_config(engine, tmp, releases_dir=released_settings.releases_dir)
+    with live_server(create_app(config)) as base:
+        yield base, partner, engine
+    engine.dispose()
+
+
+def test_home_country_page_and_chart(site: tuple[str, Partner, Any],
+                                     shot_on_failure: Page) -> None:
+    base, _, _ = site
+    page = shot_on_failure
+    page.goto(base + "/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Counter-trafficking data collaborative")
+    expect(page.get_by_text("Latest release: 2026.03.02")).to_be_visible()
+    page.get_by_role("link", name="Libya", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/countries/LBY$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Libya")
+    chart = page.locator("figure.chart svg").first
+    expect(chart).to_be_visible()
+    assert page.locator("figure.chart").first.locator("g.bar rect").count() > 0
+    page.get_by_role("link", name="Français").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Libye")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Explore").click()
+    page.get_by_label("Table", exact=True).select_option("victims_by_gender_age")
+    page.get_by_role("button", name="Show").click()
+    page.get_by_label("Bars by").select_option("age_broad")
+    page.get_by_role("button", name="Show").click()
+    page.get_by_label("Gender", exact=True).select_option("male")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"by=age_broad.*gender=male"))
+    svg = page.locator("#chart svg")
+    expect(svg).to_be_visible()
+    expect(svg.locator("title").first).to_contain_text("Identified victims by gender and age")
+    bands = len(SCHEMA.vocabularies["age_band"].codes)
+    assert svg.locator("g.bar").count() == bands + 1  # each band, and "not supplied"
+    assert svg.locator("line.whisker").count() == 3 * svg.locator("rect").count()
+    expect(page.locator("table.figures")).to_contain_text("95% interval")
+
+
+def test_download_a_dataset(site: tuple[str, Partner, Any], shot_on_failure: Page,
+                            released_settings: Settings) -> None:
+    base, _, _ = site
+    page = shot_on_failure
+    page.goto(base + "/datasets")
+    release = page.locator("section.release").first
+    expect(release.get_by_role("heading")).to_contain_text("2026.03.02")
+    with page.expect_download() as info:
+        release.locator("a.download").first.click()
+    download = info.value
+    assert re.fullmatch(r"victims_by_year_country-2026\.03\.02\.csv", download.suggested_filename)
+    published = released_settings.releases_dir / "2026.03.02" / "data" / \
+        "victims_by_year_country.csv"
+    assert Path(download.path()).read_bytes() == published.read_bytes()
+
+
+def test_partner_signs_in_uploads_reads_the_report_and_withdraws(
+        site: tuple[str, Partner, Any], shot_on_failure: Page) -> None:
+    base, partner, engine = site
+    page = shot_on_failure
+    page.goto(base + "/partner")
+    page.get_by_label("API key").fill("ctc_wrong")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#signin-error")).to_contain_text("unknown or has been revoked")
+
+    page.get_by_label("API key").fill(partner.key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#org-name")).to_have_text("ONG-A")
+    assert page.evaluate("sessionStorage.getItem('ctcollab.apiKey')") == partner.key
+
+    payload: FilePayload = {"name": "registre.csv", "mimeType": "text/csv", "buffer": FRENCH}
+    page.get_by_label(re.compile("^File")).set_input_files(files=[payload])
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#upload-status")).to_contain_text("Harmonised", timeout=30_000)
+    expect(page.locator("#progress")).to_have_attribute("value", "100")
+    report = page.locator("#report")
+    expect(report).to_contain_text("4 rows read, 3 accepted, 1 quarantined")
+    expect(report.get_by_role("table").first).to_contain_text("date-unparseable")
+    expect(report).to_contain_text("Columns not used (not in your mapping): Nom, Téléphone")
+    for value in ("Aminata", "+218", "D-001"):
+        expect(page.locator("body")).not_to_contain_text(value)
+
+    row = page.locator("#uploads tbody tr").first
+    expect(row).to_contain_text("registre.csv")
+    upload_id = int(row.get_attribute("data-upload-id") or 0)
+    assert case_count(engine, upload_id) == 3
+    row.get_by_role("button", name="Withdraw").click()
+    page.get_by_role("button", name="Confirm withdrawal").click()
+    expect(page.locator("#withdraw-status")).to_contain_text("3 cases removed")
+    expect(page.locator("#uploads tbody tr").first).to_contain_text("Withdrawn")
+    assert case_count(engine, upload_id) == 0
+
+    # The key survives a reload of the tab, and signing out forgets it.
+    page.reload()
+    expect(page.locator("#org-name")).to_have_text("ONG-A")
+    page.get_by_role("button", name="Sign out").click()
+    assert page.evaluate("sessionStorage.getItem('ctcollab.apiKey')") is None
