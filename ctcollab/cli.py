@@ -145,8 +145,55 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Ingest one partner extract: read, harmonise, store; print the partner's report."""
+    from ingest import progress
+    from ingest.readers import file_too_large
+
     ctx = context()
-    result = run(lambda: pipeline.ingest_file(ctx, org, file, mapping=mapping, sheet=sheet))
+    size = file.stat().st_size if file.is_file() else 0
+    limit = ctx.settings.max_upload_bytes
+
+    def refuse_oversized() -> None:
+        # before the file is read into memory: a 2 GB export is refused in a millisecond
+        if size > limit:
+            raise file_too_large(file.name, size, limit)
+
+    run(refuse_oversized)
+
+    def ingest_file() -> pipeline.IngestResult:
+        return pipeline.ingest_file(ctx, org, file, mapping=mapping, sheet=sheet)
+
+    if not (err_console.is_terminal and size >= progress.BAR_MIN_BYTES):
+        result = run(ingest_file)
+    else:
+        # a bar on stderr while a big file is read, a spinner while it is harmonised and
+        # stored; transient, so that what stays on screen is the report (or the error)
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TaskID,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        megabytes = f"{size / 1e6:,.1f} MB"
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                      console=err_console, transient=True) as bar:
+            reading = bar.add_task(f"reading {file.name}", total=size, detail=f"0/{megabytes}")
+            storing: list[TaskID] = []
+
+            def advance(done: int, total: int) -> None:
+                part = done * size // max(total, 1)
+                bar.update(reading, completed=part,
+                           detail=f"{part / 1e6:,.1f}/{megabytes}")
+                if done >= total and not storing:
+                    bar.update(reading, visible=False)
+                    storing.append(bar.add_task("harmonising and storing", total=None,
+                                                detail=""))
+
+            with progress.reporting(advance):
+                result = run(ingest_file)
     if as_json:
         print(json.dumps({"upload_id": result.upload_id, "duplicate": result.duplicate,
                           **result.report}, indent=2, ensure_ascii=False))

@@ -21,9 +21,16 @@ from schemas.errors import CtcollabError, InputRejected
 log = logging.getLogger("ctcollab.harmonize")
 
 
+FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+
+
 def shown_to_partner(value: str) -> bool:
     # Unmapped values go back only to their uploader, but one that looks like a name, phone
     # or ID is withheld even there: reports get forwarded, printed and pasted into tickets.
+    # So is anything a spreadsheet would run as a formula when the report is opened in one.
+    text = value.lstrip(" ")
+    if text.startswith(FORMULA_STARTS) or (text[:1] == "-" and not text[1:2].isdigit()):
+        return False
     return not find_identifiers(value)
 
 

@@ -81,6 +81,39 @@ class RowTooLong(IngestRejected):
     title = "Row has more cells than the header"
 
 
+class NoDataRows(IngestRejected):
+    """A header and nothing under it: an upload must hold at least one case."""
+
+    code = "no-data-rows"
+    title = "No data rows"
+
+
+class TooManyColumns(IngestRejected):
+    code = "too-many-columns"
+    title = "Too many columns"
+
+
+class CellTooLong(IngestRejected):
+    """One cell holds more characters than any case field needs (a pasted document)."""
+
+    code = "cell-too-long"
+    title = "Cell too long"
+
+
+class NestingTooDeep(IngestRejected):
+    """JSON nested deeper than any case record is (and deep enough to exhaust a parser)."""
+
+    code = "nesting-too-deep"
+    title = "JSON nested too deeply"
+
+
+class NulCharacter(IngestRejected):
+    """A NUL character inside otherwise readable data: a damaged file, or binary pasted in."""
+
+    code = "nul-character"
+    title = "File contains NUL characters"
+
+
 class SheetNotFound(IngestRejected):
     code = "sheet-not-found"
     title = "Sheet not found"
@@ -113,6 +146,11 @@ ALL_ERRORS: tuple[type[IngestRejected], ...] = (
     NoHeader,
     DuplicateColumns,
     RowTooLong,
+    NoDataRows,
+    TooManyColumns,
+    CellTooLong,
+    NestingTooDeep,
+    NulCharacter,
     SheetNotFound,
     TooManyRows,
     MalformedJson,

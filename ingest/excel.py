@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 import zipfile
 from collections.abc import Iterator
 from xml.etree import ElementTree
 
 import python_calamine as calamine
 
+from ingest import progress
 from ingest.errors import (
     CorruptFile,
     EmptyFile,
@@ -25,25 +27,31 @@ from ingest.grid import (
     build_table,
     find_header,
     is_blank,
+    too_many_columns,
 )
+from ingest.limits import DEFAULT_LIMITS, Limits
 from ingest.table import RawTable
 
-#: a workbook may not expand to more than this many times its own size …
-MAX_EXPANSION_RATIO = 50
-#: … nor to more than this many bytes
-MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024
-#: below this uncompressed size the ratio is not checked: a few MB cannot hurt, and a
-#: small, very regular sheet (a template of empty formatted rows) compresses beyond 50x
-RATIO_CHECK_FLOOR_BYTES = 16 * 1024 * 1024
+#: the defaults of `Limits`, kept under their old names
+MAX_EXPANSION_RATIO = DEFAULT_LIMITS.max_expansion_ratio
+MAX_UNCOMPRESSED_BYTES = DEFAULT_LIMITS.max_uncompressed_bytes
+RATIO_CHECK_FLOOR_BYTES = DEFAULT_LIMITS.ratio_check_floor_bytes
+#: rows between two progress reports
+_PROGRESS_ROWS = 20_000
 
 _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 # the OLE2 directory entry of an encrypted (password-protected) .xlsx, in UTF-16LE
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+# a BIFF5/8 workbook globals BOF record; an encrypted .xls has FILEPASS (0x002F) right after
+_BIFF_GLOBALS_BOF = re.compile(rb"\x09\x08(..)\x00[\x05\x06]\x05\x00", re.DOTALL)
+_FILEPASS = b"\x2f\x00"
 
 
-def check_zip_expansion(data: bytes, filename: str) -> zipfile.ZipFile:
+def check_zip_expansion(
+    data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS
+) -> zipfile.ZipFile:
     """Open a zip-based workbook after checking what its entries declare they expand to.
 
     This runs before any parser sees the file, so a zip bomb is refused without being
@@ -54,14 +62,15 @@ def check_zip_expansion(data: bytes, filename: str) -> zipfile.ZipFile:
         declared = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, ValueError, OSError):
         raise _corrupt(filename) from None
-    if declared > MAX_UNCOMPRESSED_BYTES or (
-        declared > RATIO_CHECK_FLOOR_BYTES and declared > MAX_EXPANSION_RATIO * len(data)
+    if declared > limits.max_uncompressed_bytes or (
+        declared > limits.ratio_check_floor_bytes
+        and declared > limits.max_expansion_ratio * len(data)
     ):
         raise FileTooLarge(
             f"{filename} would expand to {declared / 1_048_576:,.0f} MB when opened "
             f"(from {len(data) / 1_048_576:,.1f} MB); the limit is "
-            f"{MAX_UNCOMPRESSED_BYTES // 1_048_576} MB and {MAX_EXPANSION_RATIO} times the "
-            "file size.",
+            f"{limits.max_uncompressed_bytes // 1_048_576} MB and "
+            f"{limits.max_expansion_ratio} times the file size.",
             hint="remove unused sheets and formatting, or export the table as CSV",
             filename=filename,
         )
@@ -69,11 +78,16 @@ def check_zip_expansion(data: bytes, filename: str) -> zipfile.ZipFile:
 
 
 def read_workbook(
-    data: bytes, filename: str, fmt: str, *, sheet: str | None, max_rows: int
+    data: bytes,
+    filename: str,
+    fmt: str,
+    *,
+    sheet: str | None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> RawTable:
     """Read `sheet` (by name), or else the first visible worksheet that holds a table."""
-    archive = check_zip_expansion(data, filename) if fmt in ("xlsx", "ods") else None
-    if fmt == "xls" and _ENCRYPTED_PACKAGE in data:
+    archive = check_zip_expansion(data, filename, limits=limits) if fmt in ("xlsx", "ods") else None
+    if fmt == "xls" and (_ENCRYPTED_PACKAGE in data or _has_filepass(data)):
         raise _password(filename)
     try:
         book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -89,20 +103,23 @@ def read_workbook(
         try:
             chosen = _choose_sheet(book, names, sheet, filename)
             ws = book.get_sheet_by_name(chosen)
+            source = GridSource(filename=filename, format=fmt, sheet=chosen, sheets=names)
+            if ws.width > limits.max_columns:
+                # every row comes as wide as the sheet: refused before one is read
+                raise too_many_columns(source, ws.width, limits)
             start = ws.start
             merges = _merges(ws, start)
-            rows = _rows(ws, start)
+            rows = _rows(ws, start, len(data))
             hidden = (
                 _hidden_rows(archive, chosen)
                 if archive is not None and fmt == "xlsx"
                 else frozenset()
             )
-            source = GridSource(filename=filename, format=fmt, sheet=chosen, sheets=names)
             col0 = start[1] if start else 0
             return build_table(
                 rows,
                 source,
-                max_rows=max_rows,
+                limits=limits,
                 unnamed=lambda i: f"column_{column_letter(col0 + i)}",
                 merges=merges,
                 hidden_rows=hidden,
@@ -181,12 +198,34 @@ def _table_kind(ws: calamine.CalamineSheet) -> int:
     return 2 if at + 1 < len(rows) else 1
 
 
-def _rows(ws: calamine.CalamineSheet, start: tuple[int, int] | None) -> Iterator[tuple[int, Row]]:
-    """(sheet row number, cells) for each row, the first column being the sheet's first used."""
+def _rows(
+    ws: calamine.CalamineSheet, start: tuple[int, int] | None, size: int
+) -> Iterator[tuple[int, Row]]:
+    """(sheet row number, cells) for each row, the first column being the sheet's first used.
+
+    Progress is reported in bytes of the file, in proportion to the rows read.
+    """
     if start is None:
         return
+    height = max(ws.height, 1)
     for offset, row in enumerate(ws.iter_rows()):
+        if offset % _PROGRESS_ROWS == 0:
+            progress.report(size * offset // height, size)
         yield start[0] + offset + 1, row
+    progress.report(size, size)
+
+
+def _has_filepass(data: bytes) -> bool:
+    """A legacy .xls encrypted with a password: FILEPASS follows the globals' BOF record.
+
+    calamine reports such a file as unreadable rather than protected, and the partner
+    would be told the file is damaged when a password is all that stands in the way.
+    """
+    for bof in _BIFF_GLOBALS_BOF.finditer(data):
+        after = bof.start() + 4 + int.from_bytes(bof.group(1), "little")
+        if data[after : after + 2] == _FILEPASS:
+            return True
+    return False
 
 
 def _merges(ws: calamine.CalamineSheet, start: tuple[int, int] | None) -> tuple[Merge, ...]:

@@ -1,7 +1,9 @@
 """Turn a grid of cells (CSV records or sheet rows) into a RawTable: find the header, name columns.
 
-Shared by the CSV and Excel readers so both skip title rows, name unnamed columns and
-reject duplicates the same way.
+Shared by the CSV, Excel and JSON-array readers so all skip title rows, name unnamed
+columns, reject duplicates and apply the limits the same way. `build_table` reads row by
+row; the fast CSV path (`ingest.delimited`) reads whole columns with `read_header`,
+`assemble` and the error builders here, and must give the same table or the same error.
 """
 
 from __future__ import annotations
@@ -12,10 +14,22 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ingest.cells import render
-from ingest.errors import DuplicateColumns, EmptyFile, NoHeader, RowTooLong, TooManyRows
+from ingest.errors import (
+    CellTooLong,
+    DuplicateColumns,
+    EmptyFile,
+    IngestRejected,
+    NoHeader,
+    NulCharacter,
+    RowTooLong,
+    TooManyColumns,
+    TooManyRows,
+)
+from ingest.limits import Limits
 from ingest.table import RawTable
 
 #: how many non-blank rows at the top are searched for the header
@@ -30,6 +44,8 @@ _DATE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2
 _NAME_EDGES = re.compile(r"^[\s\ufeff\u200b]+|[\s\ufeff\u200b]+$")
 
 Row = Sequence[object]
+#: a column of cells: a sequence of str, or an object ndarray of str (the fast CSV path)
+Column = Sequence[str] | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -82,24 +98,75 @@ def looks_like_header(row: Row, reference_width: int) -> bool:
     return len(filled) >= _HEADER_MIN_WIDTH_SHARE * reference_width and texts * 2 > len(filled)
 
 
+@dataclass(frozen=True)
+class Header:
+    """The header a grid was found to have."""
+
+    #: one per grid column, "" where the header cell is empty
+    names: tuple[str, ...]
+    #: the 1-based source rows that formed it (two for a merged two-row header)
+    rows: tuple[int, ...]
+    #: index, in the scanned rows, of the first row below the header
+    body_from: int
+
+    def label(self, index: int, unnamed: Callable[[int], str]) -> str:
+        """How messages name grid column `index` in a row below the header."""
+        name = self.names[index] if index < len(self.names) else ""
+        return name or unnamed(index)
+
+
 def build_table(
     rows: Iterable[tuple[int, Row]],
     source: GridSource,
     *,
-    max_rows: int,
+    limits: Limits,
     unnamed: Callable[[int], str],
     merges: Sequence[Merge] = (),
     hidden_rows: frozenset[int] = frozenset(),
+    text_cells: bool = False,
 ) -> RawTable:
     """Read a header then data from (source row number, cells) pairs.
 
     `unnamed(i)` names column i when its header cell is empty (e.g. "column_C"); such a
     column is kept only if some row has a value in it. Blank rows, and rows with values
     only under unnamed columns (e.g. a template's pre-numbered rows), are not records.
+    `text_cells` says the cells are already NUL-free strings (decoded, checked text).
     """
     it = iter(rows)
-    scan = _take_nonblank(it, HEADER_SCAN_ROWS + _WIDTH_LOOKAHEAD)
+    header, scan = read_header(
+        it,
+        source,
+        limits=limits,
+        unnamed=unnamed,
+        merges=merges,
+        hidden_rows=hidden_rows,
+        text_cells=text_cells,
+    )
+    body = itertools.chain(scan[header.body_from :], it)
+    data, numbers = _read_body(body, header, source, limits, unnamed, text_cells)
+    columns: list[Column] = list(zip(*data, strict=True)) if data else [()] * len(header.names)
+    return assemble(header, columns, numbers, source, unnamed, limits)
+
+
+def read_header(
+    it: Iterator[tuple[int, Row]],
+    source: GridSource,
+    *,
+    limits: Limits,
+    unnamed: Callable[[int], str],
+    merges: Sequence[Merge] = (),
+    hidden_rows: frozenset[int] = frozenset(),
+    text_cells: bool = False,
+) -> tuple[Header, list[tuple[int, Row]]]:
+    """Find the header among the first non-blank rows; return it and the rows scanned.
+
+    Every row passed over, blank or not, is checked against the cell limits; a cell over
+    them is reported once the header is known, so that the message can name its column.
+    """
+    scan, problem = _take_nonblank(it, HEADER_SCAN_ROWS + _WIDTH_LOOKAHEAD, limits, text_cells)
     if not scan:
+        if problem is not None:
+            raise _cell_error(problem, source, limits, unnamed)
         raise EmptyFile(
             f"{source.where()} contains no data.",
             hint="check that you uploaded the right file or chose the right sheet",
@@ -109,6 +176,8 @@ def build_table(
     # found on the rows as stored: a title merged across the table counts as one cell
     header_at = find_header(scan)
     if header_at is None:
+        if problem is not None:
+            raise _cell_error(problem, source, limits, unnamed)
         raise NoHeader(
             f"No header row found in the first {HEADER_SCAN_ROWS} rows of {source.where()}.",
             hint="the table needs a first row naming each column, such as 'Case ID', 'Country'",
@@ -130,21 +199,141 @@ def build_table(
             names = [n or _at(labels, i) for i, n in enumerate(names)]
     header_numbers = tuple(filled[i][0] for i in header_rows)
     names = _number_merged_duplicates(names, header_numbers, merges)
+    header = Header(tuple(names), header_numbers, header_rows[-1] + 1)
+    named_width = max((i + 1 for i, n in enumerate(names) if n), default=0)
+    if named_width > limits.max_columns:
+        raise too_many_columns(source, named_width, limits)
+    if problem is not None:
+        raise _cell_error(problem, source, limits, unnamed, header)
+    return header, scan
 
-    body = itertools.chain(scan[header_rows[-1] + 1 :], it)
-    named = [i for i, n in enumerate(names) if n]
-    data, numbers = _read_body(body, names, named, source, max_rows)
-    return _assemble(names, data, numbers, tuple(header_numbers), source, unnamed)
+
+#: (source row number, column index, what: "long" or "nul", cell length)
+CellProblem = tuple[int, int, str, int]
 
 
-def _take_nonblank(it: Iterator[tuple[int, Row]], n: int) -> list[tuple[int, Row]]:
+class CellOverflow(Exception):
+    """Raised by a row source whose parser cannot even hold a cell (the csv module stops
+    at 128 Ki characters); the grid reports it like any cell over the limit."""
+
+    def __init__(self, number: int, index: int, length: int) -> None:
+        super().__init__(number, index, length)
+        self.problem: CellProblem = (number, index, "long", length)
+
+
+def _take_nonblank(
+    it: Iterator[tuple[int, Row]], n: int, limits: Limits, text_cells: bool
+) -> tuple[list[tuple[int, Row]], CellProblem | None]:
+    """Up to n non-blank rows, and the first cell over the limits among all rows read.
+
+    Reading goes on past such a cell (at most n rows), so that the header is still found
+    and the message can name the cell's column.
+    """
     out: list[tuple[int, Row]] = []
-    for number, row in it:
-        if any(not is_blank(v) for v in row):
-            out.append((number, row))
-            if len(out) >= n:
-                break
-    return out
+    first: CellProblem | None = None
+    try:
+        for number, row in it:
+            if first is None:
+                cells = row if text_cells else [render(v) for v in row]
+                problem = cell_problem(cells, limits, check_nul=not text_cells)  # type: ignore[arg-type]
+                if problem is not None:
+                    first = (number, *problem)
+            if any(not is_blank(v) for v in row):
+                out.append((number, row))
+                if len(out) >= n:
+                    break
+    except CellOverflow as over:
+        # the source cannot go on: the header is looked for in what was read
+        return out, first or over.problem
+    except IngestRejected:
+        if first is None:
+            raise
+        # a later row is unreadable, but a cell above it was over the limits: that comes first
+    return out, first
+
+
+def cell_problem(
+    cells: Sequence[str], limits: Limits, *, check_nul: bool = True
+) -> tuple[int, str, int] | None:
+    """(column index, "long" or "nul", length) of the first cell over the limits, if any."""
+    limit = limits.max_cell_chars
+    if sum(map(len, cells)) > limit:
+        for i, cell in enumerate(cells):
+            if len(cell) > limit:
+                return i, "long", len(cell)
+    if check_nul and "\x00" in "".join(cells):
+        for i, cell in enumerate(cells):
+            if "\x00" in cell:
+                return i, "nul", len(cell)
+    return None
+
+
+def _cell_error(
+    problem: CellProblem,
+    source: GridSource,
+    limits: Limits,
+    unnamed: Callable[[int], str],
+    header: Header | None = None,
+) -> IngestRejected:
+    number, index, what, length = problem
+    below = header is not None and number > header.rows[-1]
+    label = header.label(index, unnamed) if header is not None and below else unnamed(index)
+    if what == "nul":
+        return NulCharacter(
+            f"Row {number} of {source.where()}, column '{label}', contains a NUL character "
+            "(byte 0), which a table cell cannot hold; the file may be damaged.",
+            hint="check that cell, then save the file again from your spreadsheet program",
+            filename=source.filename,
+            sheet=source.sheet,
+            row=number,
+            column=label,
+        )
+    return cell_too_long(source, number, label, length, limits)
+
+
+def cell_too_long(
+    source: GridSource, number: int, label: str, length: int, limits: Limits
+) -> CellTooLong:
+    return CellTooLong(
+        f"Row {number} of {source.where()}, column '{label}', holds {length:,} characters; "
+        f"a cell may hold at most {limits.max_cell_chars:,}.",
+        hint="check that cell for a pasted document or a quote (\") that is never closed; "
+        "leave long free text out of the extract",
+        filename=source.filename,
+        sheet=source.sheet,
+        row=number,
+        column=label,
+    )
+
+
+def too_many_columns(source: GridSource, width: int, limits: Limits) -> TooManyColumns:
+    return TooManyColumns(
+        f"{source.where()} has {width:,} columns; the limit is {limits.max_columns:,}.",
+        hint="upload only the columns the collaborative needs, or delete unused columns "
+        "to the right of the table",
+        filename=source.filename,
+        sheet=source.sheet,
+    )
+
+
+def too_many_rows(source: GridSource, limits: Limits) -> TooManyRows:
+    return TooManyRows(
+        f"{source.where()} has more than {limits.max_rows:,} data rows.",
+        hint="split it into several uploads",
+        filename=source.filename,
+        sheet=source.sheet,
+    )
+
+
+def row_too_long(source: GridSource, number: int, cells: int, width: int) -> RowTooLong:
+    return RowTooLong(
+        f"Row {number} of {source.where()} has {cells} cells but the header "
+        f"names {width} columns.",
+        hint="check that row for an unquoted delimiter or a value outside the table",
+        filename=source.filename,
+        sheet=source.sheet,
+        row=number,
+    )
 
 
 def _fill_merges(scan: list[tuple[int, Row]], merges: Sequence[Merge]) -> list[tuple[int, Row]]:
@@ -254,83 +443,119 @@ def _number_merged_duplicates(
 
 def _read_body(
     body: Iterable[tuple[int, Row]],
-    names: list[str],
-    named: list[int],
+    header: Header,
     source: GridSource,
-    max_rows: int,
+    limits: Limits,
+    unnamed: Callable[[int], str],
+    text_cells: bool,
 ) -> tuple[list[list[str]], list[int]]:
-    width = len(names)
+    """Rows below the header, in order: per row the cell limits, then its width, then
+    whether it is blank, then the row limit; the first problem met is the one reported."""
     data: list[list[str]] = []
     numbers: list[int] = []
-    for number, row in body:
-        if len(row) > width:
-            extra = row[width:]
-            # a value beyond the last column would be lost: refuse rather than drop it
-            if any(not is_blank(v) for v in extra):
-                raise RowTooLong(
-                    f"Row {number} of {source.where()} has {len(row)} cells but the header "
-                    f"names {width} columns.",
-                    hint="check that row for an unquoted delimiter or a value outside the table",
-                    filename=source.filename,
-                    sheet=source.sheet,
-                    row=number,
-                )
-            row = row[:width]
-        if not any(not is_blank(row[i]) for i in named if i < len(row)):
-            continue
-        if len(data) >= max_rows:
-            raise TooManyRows(
-                f"{source.where()} has more than {max_rows:,} data rows.",
-                hint="split it into several uploads",
-                filename=source.filename,
-                sheet=source.sheet,
-            )
-        cells = [render(v) for v in row]
-        if len(cells) < width:
-            cells.extend([""] * (width - len(cells)))
-        data.append(cells)
-        numbers.append(number)
+    try:
+        _read_rows(body, header, source, limits, unnamed, text_cells, data, numbers)
+    except CellOverflow as over:
+        raise _cell_error(over.problem, source, limits, unnamed, header) from None
     return data, numbers
 
 
-def _assemble(
-    names: list[str],
+def _read_rows(
+    body: Iterable[tuple[int, Row]],
+    header: Header,
+    source: GridSource,
+    limits: Limits,
+    unnamed: Callable[[int], str],
+    text_cells: bool,
     data: list[list[str]],
     numbers: list[int],
-    header_rows: tuple[int, ...],
+) -> None:
+    width = len(header.names)
+    named = [i for i, n in enumerate(header.names) if n]
+    for number, row in body:
+        cells: list[str] = row if text_cells else [render(v) for v in row]  # type: ignore[assignment]
+        problem = cell_problem(cells, limits, check_nul=not text_cells)
+        if problem is not None:
+            raise _cell_error((number, *problem), source, limits, unnamed, header)
+        if len(cells) > width:
+            # a value beyond the last column would be lost: refuse rather than drop it
+            if any(not is_blank(v) for v in cells[width:]):
+                raise row_too_long(source, number, len(cells), width)
+            cells = cells[:width]
+        if not any(not is_blank(cells[i]) for i in named if i < len(cells)):
+            continue
+        if len(data) >= limits.max_rows:
+            raise too_many_rows(source, limits)
+        if len(cells) < width:
+            cells = [*cells, *[""] * (width - len(cells))]
+        data.append(cells)
+        numbers.append(number)
+
+
+def assemble(
+    header: Header,
+    columns: Sequence[Column],
+    numbers: Sequence[int],
     source: GridSource,
     unnamed: Callable[[int], str],
+    limits: Limits,
 ) -> RawTable:
-    columns: list[str] = []
-    values: list[tuple[str, ...]] = []
-    transposed: Iterator[tuple[str, ...]] = (
-        iter(zip(*data, strict=True)) if data else iter([()] * len(names))
-    )
-    for i, (name, column) in enumerate(zip(names, transposed, strict=True)):
+    """The RawTable of a grid's data columns (one per header cell, in order)."""
+    named = name_columns(header, lambda i: _any_value(columns[i]), unnamed, source, limits)
+    frame = frame_from_columns([n for _, n in named], [columns[i] for i, _ in named])
+    return table_of(frame, numbers, header, source)
+
+
+def name_columns(
+    header: Header,
+    has_value: Callable[[int], bool],
+    unnamed: Callable[[int], str],
+    source: GridSource,
+    limits: Limits,
+) -> list[tuple[int, str]]:
+    """(grid column index, name) of each column of the table.
+
+    An unnamed column is named by `unnamed` if it holds a value and dropped if not.
+    """
+    named: list[tuple[int, str]] = []
+    for i, name in enumerate(header.names):
         if not name:
-            if not any(column):
+            if not has_value(i):
                 continue  # an empty column without a header: trailing delimiters, formatting
             name = unnamed(i)
-        columns.append(name)
-        values.append(column)
-    check_unique(columns, source)
+        named.append((i, name))
+    if len(named) > limits.max_columns:
+        raise too_many_columns(source, len(named), limits)
+    check_unique([name for _, name in named], source)
+    return named
+
+
+def table_of(
+    frame: pd.DataFrame, numbers: Sequence[int], header: Header, source: GridSource
+) -> RawTable:
     return RawTable(
-        frame=frame_from_columns(columns, values),
+        frame=frame,
         source_rows=tuple(numbers),
         format=source.format,
         encoding=source.encoding,
         delimiter=source.delimiter,
         sheet=source.sheet,
         sheets=source.sheets,
-        header_rows=header_rows,
+        header_rows=header.rows,
     )
 
 
-def frame_from_columns(names: Sequence[str], columns: Sequence[Sequence[str]]) -> pd.DataFrame:
+def _any_value(column: Column) -> bool:
+    if isinstance(column, np.ndarray):
+        return bool(column.astype(bool).any())
+    return any(column)
+
+
+def frame_from_columns(names: Sequence[str], columns: Sequence[Column]) -> pd.DataFrame:
     """A DataFrame of object columns holding str (not pandas' own string dtype), in order."""
     return pd.DataFrame(
         {
-            name: pd.Series(list(col), dtype=object)
+            name: pd.Series(col if isinstance(col, np.ndarray) else list(col), dtype=object)
             for name, col in zip(names, columns, strict=True)
         },
         columns=pd.Index(list(names), dtype=object),

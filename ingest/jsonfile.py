@@ -7,14 +7,31 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import NoReturn
 
+import numpy as np
+
 from ingest.cells import render
-from ingest.errors import EmptyFile, MalformedJson, TooManyRows
-from ingest.grid import GridSource, build_table, check_unique, clean_name, frame_from_columns
+from ingest.errors import EmptyFile, MalformedJson, NestingTooDeep, NulCharacter
+from ingest.grid import (
+    GridSource,
+    build_table,
+    cell_too_long,
+    check_unique,
+    clean_name,
+    frame_from_columns,
+    too_many_columns,
+    too_many_rows,
+)
+from ingest.limits import DEFAULT_LIMITS, Limits
 from ingest.table import RawTable
 
 #: how deep a wrapper object is searched for its list of records
 _MAX_WRAPPER_DEPTH = 3
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+# a JSON string (brackets inside one are text); possessive, so a long one costs no backtracking
+_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_OPEN = np.frombuffer(b"[{", dtype=np.uint8)
+_CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
+_DEPTH_BLOCK = 1 << 20
 
 
 class _DuplicateKey(Exception):
@@ -37,13 +54,21 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_pairs)
 
 
 def read_json(
-    text: str, filename: str, *, encoding: str, max_rows: int, lines: bool = False
+    text: str,
+    filename: str,
+    *,
+    encoding: str,
+    limits: Limits = DEFAULT_LIMITS,
+    lines: bool = False,
 ) -> RawTable:
     """Parse JSON text; `lines` (from a .ndjson/.jsonl name) reads one record per line.
 
     Records become rows; nested objects become "victim.gender" columns; arrays stay one
-    cell as compact JSON (a multi-select survives); null is "".
+    cell as compact JSON (a multi-select survives); null is "". The nesting depth is
+    checked first, without recursion: json's own parser recurses, and a file of a hundred
+    thousand "[" would crash it rather than be refused.
     """
+    check_depth(text, filename, limits.max_json_depth)
     if not lines:
         try:
             doc = _DECODER.decode(text)
@@ -54,23 +79,52 @@ def read_json(
             if not (err.msg == "Extra data" and text.lstrip().startswith("{")):
                 _malformed(filename, err)
         else:
-            return _from_document(doc, filename, encoding, max_rows)
-    return _from_records(_stream(text, filename), filename, "ndjson", encoding, max_rows)
+            return _from_document(doc, filename, encoding, limits)
+    return _from_records(_stream(text, filename), filename, "ndjson", encoding, limits)
 
 
-def _from_document(doc: object, filename: str, encoding: str, max_rows: int) -> RawTable:
+def check_depth(text: str, filename: str, max_depth: int) -> None:
+    """Refuse JSON whose arrays and objects nest deeper than `max_depth`, counting with numpy.
+
+    Strings are taken out first (a "[" inside one is text); what remains is read in blocks
+    of a million characters, the running depth carried from block to block.
+    """
+    if text.count("[") + text.count("{") <= max_depth:
+        return  # cannot be deeper than it has brackets
+    structure = _STRING.sub("", text)
+    depth = 0
+    deepest = 0
+    for at in range(0, len(structure), _DEPTH_BLOCK):
+        block = np.frombuffer(
+            structure[at : at + _DEPTH_BLOCK].encode("utf-8", "replace"), dtype=np.uint8
+        )
+        step = np.isin(block, _OPEN).astype(np.int32) - np.isin(block, _CLOSE).astype(np.int32)
+        levels = np.cumsum(step) + depth
+        if len(levels):
+            deepest = max(deepest, int(levels.max()))
+            depth = int(levels[-1])
+        if deepest > max_depth:
+            raise NestingTooDeep(
+                f"{filename} nests arrays or objects more than {max_depth} levels deep; a "
+                "case record needs only a few.",
+                hint="export the records as a flat list of objects, one per case",
+                filename=filename,
+            )
+
+
+def _from_document(doc: object, filename: str, encoding: str, limits: Limits) -> RawTable:
     if isinstance(doc, list) and doc and all(isinstance(item, list) for item in doc):
         # an array of arrays, the first naming the columns (spreadsheet-style exports)
         source = GridSource(filename=filename, format="json", encoding=encoding)
         return build_table(
             ((i + 1, row) for i, row in enumerate(doc)),
             source,
-            max_rows=max_rows,
+            limits=limits,
             unnamed=lambda i: f"column_{i + 1}",
         )
     records = _records_of(doc, filename)
     return _from_records(
-        ((i + 1, r) for i, r in enumerate(records)), filename, "json", encoding, max_rows
+        ((i + 1, r) for i, r in enumerate(records)), filename, "json", encoding, limits
     )
 
 
@@ -131,7 +185,7 @@ def _from_records(
     filename: str,
     fmt: str,
     encoding: str,
-    max_rows: int,
+    limits: Limits,
 ) -> RawTable:
     source = GridSource(filename=filename, format=fmt, encoding=encoding)
     columns: dict[str, None] = {}  # an ordered set: first-seen order
@@ -145,16 +199,15 @@ def _from_records(
                 filename=filename,
                 row=number,
             )
-        if len(rows) >= max_rows:
-            raise TooManyRows(
-                f"{filename} has more than {max_rows:,} records.",
-                hint="split it into several uploads",
-                filename=filename,
-            )
+        if len(rows) >= limits.max_rows:
+            raise too_many_rows(source, limits)
         flat: dict[str, str] = {}
-        _flatten(record, "", flat, source, number)
+        _flatten(record, "", flat, source, number, limits)
         for name in flat:
-            columns.setdefault(name, None)
+            if name not in columns:
+                if len(columns) >= limits.max_columns:
+                    raise too_many_columns(source, len(columns) + 1, limits)
+                columns[name] = None
         rows.append(flat)
         numbers.append(number)
     if not columns:
@@ -178,13 +231,21 @@ def _from_records(
 
 
 def _flatten(
-    record: Mapping[str, object], prefix: str, out: dict[str, str], source: GridSource, number: int
+    record: Mapping[str, object],
+    prefix: str,
+    out: dict[str, str],
+    source: GridSource,
+    number: int,
+    limits: Limits,
 ) -> None:
+    # recursion is bounded: check_depth has refused anything deeper than max_json_depth
     for key, value in record.items():
         path = f"{prefix}{key}"
+        if len(path) > limits.max_cell_chars:
+            raise cell_too_long(source, number, "(a field name)", len(path), limits)
         if isinstance(value, dict):
             # {} carries nothing; a nested object spreads into "parent.child" columns
-            _flatten(value, path + ".", out, source, number)
+            _flatten(value, path + ".", out, source, number, limits)
             continue
         name = clean_name(path)
         if name in out:
@@ -196,7 +257,19 @@ def _flatten(
                 row=number,
                 column=name,
             )
-        out[name] = render(value)
+        cell = render(value)
+        if len(cell) > limits.max_cell_chars:
+            raise cell_too_long(source, number, name, len(cell), limits)
+        if "\x00" in cell:
+            raise NulCharacter(
+                f"Record {number} of {source.filename}, field '{name}', contains a NUL "
+                "character (written \\u0000), which a table cell cannot hold.",
+                hint="remove it in the case-management tool and export the file again",
+                filename=source.filename,
+                row=number,
+                column=name,
+            )
+        out[name] = cell
 
 
 def _malformed(filename: str, err: json.JSONDecodeError, record: int | None = None) -> NoReturn:

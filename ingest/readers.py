@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import PurePath
 
-from ingest.delimited import read_delimited
+from ingest import progress
+from ingest.delimited import Decoded, read_decoded
 from ingest.encoding import decode_text
-from ingest.errors import EmptyFile, UnsupportedFormat
+from ingest.errors import EmptyFile, FileTooLarge, UnsupportedFormat
 from ingest.excel import check_zip_expansion, read_workbook
 from ingest.jsonfile import read_json
+from ingest.limits import DEFAULT_LIMITS, Limits
 from ingest.parquetfile import read_parquet
 from ingest.table import RawTable
 
-DEFAULT_MAX_ROWS = 1_000_000
+DEFAULT_MAX_ROWS = DEFAULT_LIMITS.max_rows
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP = b"PK\x03\x04"
@@ -45,26 +48,38 @@ _DELIMITED_EXTENSIONS = frozenset({".csv", ".tsv", ".tab", ".psv", ".txt"})
 
 
 def read_table(
-    data: bytes, filename: str, *, sheet: str | None = None, max_rows: int = DEFAULT_MAX_ROWS
+    data: bytes,
+    filename: str,
+    *,
+    sheet: str | None = None,
+    max_rows: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> RawTable:
     """Read an upload as a table of exact strings.
 
     `sheet` chooses an Excel sheet by name (default: the first visible sheet holding a
-    table); `max_rows` caps the data rows. Raises an `ingest.errors.IngestRejected`
-    subclass, whose message names the file (and sheet/row/column) but never a cell value.
+    table); `limits` caps rows, columns, cell length, JSON nesting and sizes, and
+    `max_rows`, when given, overrides `limits.max_rows`. Raises an
+    `ingest.errors.IngestRejected` subclass, whose message names the file (and
+    sheet/row/column) but never a cell value.
     """
+    if max_rows is not None:
+        limits = replace(limits, max_rows=max_rows)
     # only the base name: folders of the partner's machine are nobody's business
     name = PurePath(filename.replace("\\", "/")).name or "the upload"
     ext = PurePath(name).suffix.lower()
+    if len(data) > limits.max_file_bytes:
+        raise file_too_large(name, len(data), limits.max_file_bytes)
     if not data or data.isspace():
         raise EmptyFile(
             f"{name} is empty.", hint="check that you uploaded the right file", filename=name
         )
-    fmt = sniff_binary_format(data, name)
+    progress.report(0, len(data))
+    fmt = sniff_binary_format(data, name, limits=limits)
     if fmt == "parquet":
-        return read_parquet(data, name, max_rows=max_rows)
+        return read_parquet(data, name, limits=limits)
     if fmt is not None:
-        return read_workbook(data, name, fmt, sheet=sheet, max_rows=max_rows)
+        return read_workbook(data, name, fmt, sheet=sheet, limits=limits)
     _refuse_known_non_tables(data, name)
     text, encoding = decode_text(data, name)
     if not text.strip():
@@ -72,25 +87,42 @@ def read_table(
             f"{name} is empty.", hint="check that you uploaded the right file", filename=name
         )
     _refuse_markup(text, name)
-    head = _LEADING_SPACE.match(text)
-    first = text[head.end() : head.end() + 1] if head else text[:1]
-    if first in ("[", "{") and ext not in _DELIMITED_EXTENSIONS:
+    if _first_character(text) in ("[", "{") and ext not in _DELIMITED_EXTENSIONS:
         return read_json(
-            text, name, encoding=encoding, max_rows=max_rows, lines=ext in _JSON_LINES_EXTENSIONS
+            text, name, encoding=encoding, limits=limits, lines=ext in _JSON_LINES_EXTENSIONS
         )
-    return read_delimited(
-        text, name, encoding=encoding, max_rows=max_rows, prefer=_TEXT_DELIMITER_HINTS.get(ext)
+    decoded = Decoded(text, encoding, data)
+    del text  # the reader may let the text go while it builds the table from the bytes
+    return read_decoded(decoded, name, limits=limits, prefer=_TEXT_DELIMITER_HINTS.get(ext))
+
+
+def _first_character(text: str) -> str:
+    head = _LEADING_SPACE.match(text)
+    return text[head.end() : head.end() + 1] if head else text[:1]
+
+
+def file_too_large(filename: str, size: int, limit: int) -> FileTooLarge:
+    return FileTooLarge(
+        f"{filename} is {_size(size)}; the limit is {_size(limit)}.",
+        hint="split the extract into several files, or save it as .xlsx, which is smaller",
+        filename=filename,
     )
 
 
-def sniff_binary_format(data: bytes, filename: str) -> str | None:
+def _size(n: int) -> str:
+    return f"{n / 1_048_576:,.1f} MB" if n >= 1_048_576 else f"{n:,} bytes"
+
+
+def sniff_binary_format(
+    data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS
+) -> str | None:
     """'xlsx', 'xls', 'ods' or 'parquet' from the leading bytes; None for text."""
     if data.startswith(_PARQUET) and data.endswith(_PARQUET):
         return "parquet"
     if data.startswith(_OLE2):
         return "xls"
     if data.startswith(_ZIP):
-        archive = check_zip_expansion(data, filename)
+        archive = check_zip_expansion(data, filename, limits=limits)
         return _zip_kind(archive, filename)
     return None
 

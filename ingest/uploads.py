@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from ingest.errors import NoDataRows
+from ingest.limits import DEFAULT_LIMITS, Limits
 from ingest.raw_store import RawStore
-from ingest.readers import read_table
+from ingest.readers import file_too_large, read_table
 from ingest.table import RawTable
-from schemas.errors import NotFound, PayloadTooLarge
+from schemas.errors import NotFound
 from schemas.tables import uploads
 
 # received -> parsed -> harmonised | rejected | failed; withdrawn when the partner takes it back
@@ -84,20 +86,32 @@ def receive(
     data: bytes,
     max_bytes: int,
     sheet: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Received:
     """Check that the bytes are a readable table, then keep them and record the upload.
 
-    A file that cannot be read raises an InputRejected subclass before anything is written.
+    A file that cannot be read, or holds no data row, raises an InputRejected subclass
+    (`ingest.errors`) before anything is written. `max_bytes` (the deployment's upload
+    limit) caps the file size below `limits.max_file_bytes`.
     """
     name = safe_filename(filename)
-    if len(data) > max_bytes:
-        raise PayloadTooLarge(f"{name}: {len(data)} bytes is over the limit of {max_bytes} bytes")
+    limits = replace(limits, max_file_bytes=min(max_bytes, limits.max_file_bytes))
+    if len(data) > limits.max_file_bytes:
+        raise file_too_large(name, len(data), limits.max_file_bytes)
     sha = hashlib.sha256(data).hexdigest()
     with engine.connect() as conn:
         seen = find_duplicate(conn, org_id, sha)
     if seen is not None:
         return Received(seen, None, True)
-    table = read_table(data, name, sheet=sheet)
+    table = read_table(data, name, sheet=sheet, limits=limits)
+    if len(table) == 0:
+        raise NoDataRows(
+            f"{name} has a header but no data rows"
+            + (f" in sheet '{table.sheet}'." if table.sheet else "."),
+            hint="check that you exported the cases, not only the column names",
+            filename=name,
+            sheet=table.sheet,
+        )
     existed = store.exists(sha)
     store.put(data)
     try:
