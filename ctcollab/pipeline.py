@@ -32,9 +32,10 @@ from privacy.kanon.errors import KAnonymityInfeasible
 from privacy.kanon.product import anonymise
 from privacy.snapshot import snapshot_frame, snapshot_hash
 from privacy.spec import ReleaseSpec, load_spec
+from privacy.synthetic.synthesizer import synthesize
 from publish import release as publish
 from publish.meta import ReleaseMeta
-from publish.resources import from_dp_table, from_kanon
+from publish.resources import from_dp_table, from_kanon, from_synthetic
 from schemas.definition import SCHEMA
 from schemas.errors import Conflict, InputRejected, NotFound, UsageError
 from schemas.tables import api_keys, cases, organisations, releases
@@ -221,8 +222,7 @@ def release(ctx: Context, *, spec_path: Path | None = None, version: str | None 
     transaction, and the folder is renamed into place only inside that transaction.
     """
     spec = spec or load_spec(spec_path)
-    planned = dp_tables.plan(spec.dp_tables)
-    total = sum((p.rho for p in planned), Fraction(0))
+    total = spec.planned_rho()
     cap = Fraction(str(ctx.settings.budget_rho_cap))
     releases_dir = ctx.settings.releases_dir
 
@@ -255,6 +255,15 @@ def release(ctx: Context, *, spec_path: Path | None = None, version: str | None 
                         "product": "k-anonymity",
                         "reason": f"no generalisation reaches k = {spec.kanon.k} within the "
                                   "suppression limit on this snapshot"})
+            spends = [ledger.Spend("dp-table", t.spec.name, t.rho, t.epsilon, t.delta)
+                      for t in tables]
+            if spec.synthetic is not None:
+                # The seed drives only post-processing of the DP measurements: not secret.
+                synthetic = synthesize(snapshot_frame(conn), spec.synthetic,
+                                       seed=secrets.randbits(32))
+                resources.append(from_synthetic(synthetic))
+                spends += [ledger.Spend(s.product, s.item, s.rho, s.epsilon, s.delta)
+                           for s in synthetic.spends if s.rho is not None]
             if not_published:
                 meta = dataclasses.replace(meta, extra={**meta.extra,
                                                         "not_published": not_published})
@@ -266,10 +275,7 @@ def release(ctx: Context, *, spec_path: Path | None = None, version: str | None 
                 release_id = conn.execute(releases.insert().values(
                     version=version, snapshot_hash=snap, case_count=n,
                     spec=spec.model_dump(mode="json"))).inserted_primary_key[0]  # type: ignore[index]
-                ledger.record(conn, release_id, snap, [
-                    ledger.Spend("dp-table", t.spec.name, t.rho, t.epsilon, t.delta)
-                    for t in tables
-                ])
+                ledger.record(conn, release_id, snap, spends)
                 # Last step inside the transaction: if the commit fails, the folder goes too.
                 final = publish.publish_folder(staging, releases_dir, version)
     except BaseException:

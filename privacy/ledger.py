@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
 
 import sqlalchemy as sa
@@ -23,14 +22,14 @@ class Spend:
 
 
 def _exact(rho: Fraction) -> str:
-    # Fractions with power-of-ten denominators are what specs produce; keep 30 digits otherwise.
-    return str(Decimal(rho.numerator) / Decimal(rho.denominator))
+    # "1/6", never a rounded 0.1666...7: the ledger must add up exactly to what was planned.
+    return str(rho)
 
 
 def spent(conn: sa.Connection, snapshot_hash: str) -> Fraction:
     rows = conn.execute(sa.select(budget_ledger.c.rho)
                         .where(budget_ledger.c.snapshot_hash == snapshot_hash))
-    return sum((Fraction(Decimal(r.rho)) for r in rows), Fraction(0))
+    return sum((Fraction(r.rho) for r in rows), Fraction(0))
 
 
 def check(conn: sa.Connection, snapshot_hash: str, planned: Fraction, cap: Fraction) -> None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from privacy.errors import SpecInvalid
 from privacy.kanon.spec import KAnonSpec
+from privacy.synthetic.spec import SyntheticSpec
 from schemas.definition import SCHEMA
 
 DEFAULT_SPEC = Path(__file__).parent / "default_release.yaml"
@@ -67,6 +68,23 @@ class ReleaseSpec(BaseModel):
     year_min: int = 2015
     dp_tables: DpTablesSpec
     kanon: KAnonSpec | None = None
+    synthetic: SyntheticSpec | None = None
+
+    @field_validator("synthetic")
+    @classmethod
+    def _ledger_can_cap_it(cls, value: SyntheticSpec | None) -> SyntheticSpec | None:
+        # The ledger caps zCDP spend; pac-synth is only (epsilon, delta)-DP, so it stays a
+        # baseline (bench/synth.py) until the ledger also caps (epsilon, delta).
+        if value is not None and value.method != "marginal":
+            raise ValueError("releases use the marginal synthesizer (zCDP, capped by the ledger)")
+        return value
+
+    def planned_rho(self) -> Fraction:
+        """Everything this release would spend, known before any data is read."""
+        total = Fraction(str(self.dp_tables.rho))
+        if self.synthetic is not None:
+            total += self.synthetic.budget_rho()
+        return total
 
 
 def parse_spec(text: str, source: str = "spec") -> ReleaseSpec:

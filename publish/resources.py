@@ -9,6 +9,8 @@ import pandas as pd
 
 from privacy.dp_tables import DpTable
 from privacy.kanon.product import KAnonResult
+from privacy.synthetic import publication as synthetic_publication
+from privacy.synthetic.result import SyntheticResult
 from schemas.table_schema import aggregate_table_schema
 
 Method = Literal["dp-table", "k-anonymity", "dp-synthetic"]
@@ -45,6 +47,22 @@ def from_kanon(result: KAnonResult) -> Resource:
         schema=result.table_schema(),
         privacy=result.privacy(),
         report_markdown=result.report_markdown(),
+    )
+
+
+def from_synthetic(result: SyntheticResult) -> Resource:
+    """DP synthetic microdata, marked synthetic in its name, title and privacy object."""
+    return Resource(
+        name="cases_synthetic",
+        title="SYNTHETIC case-level data (differentially private)",
+        description=("Synthetic records drawn from a differentially private model of the "
+                     "cases: no row is a real person. Good for exploring patterns across "
+                     "variables; not for counting rare groups."),
+        method="dp-synthetic",
+        frame=synthetic_publication.to_published(result),
+        schema=synthetic_publication.table_schema(result),
+        privacy=synthetic_publication.privacy(result),
+        report_markdown=synthetic_publication.report_markdown(result),
     )
 
 

@@ -57,7 +57,17 @@ def test_ingest_french_csv_to_release(ctx: pipeline.Context,
     written = _everything_written(ctx)
     for value in PII:
         assert value not in written
-    assert _count(ctx, budget_ledger) == len(dp["resources"])
+    # The ledger holds exactly what the spec planned: every table and the synthesizer.
+    from fractions import Fraction
+
+    from privacy.spec import load_spec
+
+    with ctx.engine.connect() as conn:
+        spent = sum(Fraction(r.rho) for r in conn.execute(sa.select(budget_ledger)))
+        products = {r.product for r in conn.execute(sa.select(budget_ledger))}
+    assert spent == load_spec().planned_rho()
+    assert products == {"dp-table", "dp-synthetic"}
+    assert {r["privacy"]["method"] for r in dp["resources"]} >= {"dp-table", "dp-synthetic"}
 
 
 def test_same_bytes_twice_are_recognised(ctx: pipeline.Context,
@@ -168,11 +178,11 @@ def test_budget_cap_refuses_before_any_file_is_written(
     from ctcollab.settings import load_settings
 
     ctx = pipeline.init(load_settings(home=tmp_path / "h", database_url=db_url,
-                                      budget_rho_cap=0.6))
+                                      budget_rho_cap=1.2))
     data, mapping = french_file
     pipeline.add_org(ctx, "ong-test", "ONG Test")
     pipeline.ingest_file(ctx, "ong-test", data, mapping=mapping)
-    pipeline.release(ctx, version="v1")  # default spec spends rho = 0.5
+    pipeline.release(ctx, version="v1")  # default spec spends rho = 1.0 (tables + synthetic)
     with pytest.raises(BudgetExceeded):
         pipeline.release(ctx, version="v2")
     assert sorted(p.name for p in ctx.settings.releases_dir.iterdir()) == ["LATEST", "v1"]
