@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -28,6 +29,15 @@ def _postgres_available() -> str | None:
         return None
     except Exception as err:  # any failure means: not reachable
         return f"{type(err).__name__}"
+
+
+@pytest.fixture(autouse=True)
+def _reset_logger_levels() -> Iterator[None]:
+    """The CLI quietens some loggers; run in-process (CliRunner) that must not outlive a test,
+    or later tests' log captures (which check that nothing leaks) would see less."""
+    yield
+    for name in ("ctcollab", "alembic"):
+        logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 @pytest.fixture(scope="session")

@@ -218,7 +218,7 @@ def test_unknown_values_are_counted_never_quoted(caplog: pytest.LogCaptureFixtur
 
 
 def test_logs_carry_counts_only(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="ctcollab")
     run(table([case(1), case(2, con_Consent="No")]))
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("ctcollab")]
     assert messages == ["HTCDS system-export: 2 rows read, 1 eligible, 1 excluded, "
