@@ -53,8 +53,9 @@ _CONTROL_BYTES = [bytes([b]) for b in range(32) if chr(b) not in _ALLOWED_CONTRO
 def decode_text(data: bytes, filename: str) -> tuple[str, str]:
     """Return (text, encoding name). The BOM, if any, is not part of the text.
 
-    Raises UnreadableEncoding when no candidate decodes the bytes, and UnsupportedFormat
-    when the bytes decode but are plainly not text (a binary file).
+    Raises UnreadableEncoding when no candidate decodes the bytes, or when some lines are
+    UTF-8 and others not (see the module's docstring); UnsupportedFormat when the bytes
+    are plainly not text (a binary file); NulCharacter for a NUL in otherwise good text.
     """
     text, encoding = _decode(data, filename)
     _check_is_text(text, filename)
@@ -111,8 +112,8 @@ def _refuse_mixed(data: bytes, filename: str) -> None:
     listed = ", ".join(str(n) for n in bad) + (" and others" if more else "")
     lines = "lines" if len(bad) > 1 or more else "line"
     raise UnreadableEncoding(
-        f"{filename} mixes two text encodings: it is UTF-8, except {lines} {listed}, "
-        "probably pasted from a file saved in another encoding.",
+        f"{filename} mixes two text encodings: some of its lines are UTF-8, {lines} {listed} "
+        "not; part of it was probably pasted from a file saved in another encoding.",
         hint="retype the accented letters on those lines, or export the whole file again "
         "in one go as 'CSV UTF-8' (in Excel: File > Save As > CSV UTF-8)",
         filename=filename,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 import pandas as pd
@@ -134,3 +136,13 @@ def test_ages_parse_with_decimal_comma_or_point(age: float) -> None:
 @given(st.floats(min_value=120.1, max_value=1e6, allow_nan=False))
 def test_impossible_ages_are_out_of_range(age: float) -> None:
     assert _parse_age(f"{age:.1f}") == "age-out-of-range"
+
+
+@given(st.lists(st.text(max_size=30), max_size=20), st.binary(min_size=1, max_size=100))
+def test_batched_case_keys_are_the_standard_hmac(ids: list[str], secret: bytes) -> None:
+    from harmonize.harmonizer import case_keys
+
+    expected = [hmac.new(secret, f"3\x1f{i.strip()}".encode(), hashlib.sha256).hexdigest()
+                for i in ids]
+    assert case_keys(secret, 3, ids) == expected
+    assert [case_key(secret, 3, i) for i in ids] == expected

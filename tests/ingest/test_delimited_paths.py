@@ -24,7 +24,8 @@ from ingest.table import RawTable
 
 TINY = Limits(max_rows=4, max_columns=4, max_cell_chars=6)
 
-WORD = st.text(alphabet="ab xé’\t", min_size=0, max_size=8)
+# line separators other than CR and LF, controls and "#" must not split or end a record
+WORD = st.text(alphabet="ab xé’\t#\x0b\x0c\x1a\x85\u2028", min_size=0, max_size=8)
 QUOTED = st.builds(
     lambda s: '"' + s.replace('"', '""') + '"', st.text(alphabet='ab ;,"\r\n|', max_size=8)
 )
@@ -98,7 +99,7 @@ def test_column_reader_agrees_with_the_csv_module(text: str, tiny: bool, block: 
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.text(alphabet='ab;,\t|" \r\n\u00e9', max_size=40))
+@given(st.text(alphabet='ab;,\t|" \r\n\u00e9\x0b\u2028#', max_size=40))
 def test_any_text_gives_the_same_result_both_ways(text: str) -> None:
     if not text.strip(" \r\n\t;,|"):
         return  # no record at all: refused before either reader runs
