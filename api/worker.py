@@ -42,11 +42,19 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def drop_raw_if_unused(engine: sa.Engine, store: RawStore, sha: str) -> None:
-    """Delete an upload's bytes unless another upload that needs them shares them."""
-    with engine.connect() as conn:
-        used = conn.execute(sa.select(uploads_table.c.id).where(
-            uploads_table.c.sha256 == sha, uploads_table.c.status.in_(KEEPS_BYTES))).first()
+def drop_raw_if_unused(db: sa.Engine | sa.Connection, store: RawStore, sha: str) -> None:
+    """Delete an upload's bytes unless another upload that needs them shares them.
+
+    Given the connection whose transaction changes an upload's status, call it before that
+    transaction commits: then no one sees the new status while the bytes are still there.
+    """
+    query = sa.select(uploads_table.c.id).where(
+        uploads_table.c.sha256 == sha, uploads_table.c.status.in_(KEEPS_BYTES))
+    if isinstance(db, sa.Connection):
+        used = db.execute(query).first()
+    else:
+        with db.connect() as conn:
+            used = conn.execute(query).first()
     if used is None and store.exists(sha):
         store.delete(sha)
 
@@ -187,7 +195,7 @@ class UploadWorker:
                 uploads.mark(conn, upload.id, uploads.REJECTED, error_code=err.code,
                              report={"error": {"code": err.code, "title": err.title,
                                                "detail": str(err)}})
-            drop_raw_if_unused(self.engine, self.store, upload.sha256)
+                drop_raw_if_unused(conn, self.store, upload.sha256)
             log.info("upload %s rejected: %s", upload.id, err.code)
 
     # --- withdrawal ---------------------------------------------------------------------------
@@ -211,6 +219,6 @@ class UploadWorker:
                 if upload.status != uploads.WITHDRAWN:
                     removed = withdraw_cases(conn, upload_id)
                     uploads.mark(conn, upload_id, uploads.WITHDRAWN)
-            drop_raw_if_unused(self.engine, self.store, upload.sha256)
+                drop_raw_if_unused(conn, self.store, upload.sha256)
             with self.engine.connect() as conn:
                 return uploads.get(conn, org_id, upload_id), removed
