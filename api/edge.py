@@ -93,6 +93,10 @@ class Edge:
             return
 
         method = scope["method"]
+        if method == "HEAD":
+            # HEAD is GET without the body (RFC 9110 9.3.2), so a researcher's `curl -I` sees
+            # a download's size, ETag and type; the headers are exactly those of the GET.
+            scope, send, method = {**scope, "method": "GET"}, _without_body(send), "GET"
         if method == "OPTIONS" and public and origin is not None and cors:
             await self._send(send, 204, [*cors, (b"access-control-allow-methods", b"GET"),
                                          (b"access-control-allow-headers", b"if-none-match"),
@@ -129,3 +133,13 @@ class Edge:
         await send({"type": "http.response.start", "status": status,
                     "headers": merge(headers, SECURITY)})
         await send({"type": "http.response.body", "body": body})
+
+
+def _without_body(send: Send) -> Send:
+    async def send_headers_only(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b""}
+        await send(message)
+    return send_headers_only

@@ -297,12 +297,11 @@ def serve(
     import uvicorn
 
     from api.app import create_app
-    from api.config import ApiConfig
+    from ctcollab.serving import api_config
 
     ctx = context()
     s = ctx.settings
-    config = ApiConfig(releases_dir=s.releases_dir, engine=ctx.engine, raw_dir=s.raw_dir,
-                       secret=s.case_key_secret, max_upload_bytes=s.max_upload_bytes)
+    config = api_config(s, ctx.engine)
     run(s.case_key_secret)  # refuse to start without a usable secret (production)
     uvicorn.run(create_app(config), host=host, port=port, log_level="info",
                 loop="uvloop", http="httptools", access_log=access_log,

@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     budget_rho_cap: float = Field(2.0, gt=0, description="Total zCDP rho a snapshot may spend.")
     licence: str = Field("CC-BY-4.0", description="Licence of published releases (SPDX id).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Limits of the served app; a rate of 0 turns that limit off (e.g. behind a proxy that
+    # limits already).
+    address_rate_per_second: float = Field(20.0, ge=0, description="Requests per second "
+                                           "sustained per client address (0: no limit).")
+    address_rate_burst: int = Field(120, ge=1, description="Burst allowed per client address.")
+    key_rate_per_second: float = Field(10.0, ge=0, description="Requests per second sustained "
+                                       "per partner API key (0: no limit).")
+    key_rate_burst: int = Field(60, ge=1, description="Burst allowed per partner API key.")
+    cors_origins: tuple[str, ...] = Field(("*",), description="Origins that may read the "
+                                          "public API from a browser, as a JSON list; [] for "
+                                          "none.")
 
     @field_validator("secret")
     @classmethod

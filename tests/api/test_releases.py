@@ -47,6 +47,20 @@ def test_download_is_immutable_with_etag(client: TestClient, releases_dir: Path)
         "cache-control"]
 
 
+def test_head_of_a_download_is_its_headers_without_the_body(client: TestClient,
+                                                           releases_dir: Path) -> None:
+    url = "/api/v1/releases/2026.03.01/files/data/victims_by_gender_age.csv"
+    size = (releases_dir / "2026.03.01/data/victims_by_gender_age.csv").stat().st_size
+    for _ in range(2):  # the first builds the answer, the second is a hit at the edge
+        head, get = client.head(url), client.get(url)
+        assert head.status_code == get.status_code == 200 and head.content == b""
+        assert int(head.headers["content-length"]) == size == len(get.content)
+        assert {k: head.headers[k] for k in ("etag", "content-type", "cache-control")} == {
+            k: get.headers[k] for k in ("etag", "content-type", "cache-control")}
+    assert client.head("/api/v1/releases/2026.03.01/files/data/nope.csv").status_code == 404
+    assert client.post(url).status_code == 405
+
+
 def test_only_files_of_the_manifest_can_be_reached(client: TestClient) -> None:
     for path in ("../../ctcollab.db", "..%2F..%2Fsecret.key", "data/nope.csv"):
         r = client.get(f"/api/v1/releases/2026.03.01/files/{path}")
