@@ -138,11 +138,17 @@ def ingest_file(ctx: Context, org_slug: str, path: Path, *, mapping: Path | None
     received = uploads.receive(ctx.engine, ctx.raw_store, org_id=org_id, filename=path.name,
                                data=data, max_bytes=ctx.settings.max_upload_bytes,
                                sheet=sheet or (parsed.sheet if parsed else None))
+    table = received.table
     if received.duplicate:
-        return IngestResult(received.upload.id, True, dict(received.upload.report or {}))
+        if received.upload.status not in uploads.OPEN:
+            return IngestResult(received.upload.id, True, dict(received.upload.report or {}))
+        # The same bytes were received but never finished (a run killed mid-way: its cases
+        # were never committed). Finish that upload now rather than report it as done.
+        log.info("upload %s was interrupted; processing it again", received.upload.id)
+        table = read_table(data, path.name, sheet=sheet or (parsed.sheet if parsed else None))
     try:
         done = process(ctx.engine, ctx.raw_store, received.upload, parsed,
-                       secret=ctx.settings.case_key_secret(), table=received.table,
+                       secret=ctx.settings.case_key_secret(), table=table,
                        explicit=mapping is not None)
     except InputRejected:
         uploads.forget(ctx.engine, ctx.raw_store, received.upload)
