@@ -61,6 +61,11 @@ DEMO_ORGS: tuple[DemoOrg, ...] = (
     DemoOrg("al-amal", "Al-Amal Protection Office", "LBY", "Benghazi"),
 )
 
+# Partners that run a hotline as well as case management, and say in their file which one a
+# case came from. The others' registers hold case-management cases only (their mappings
+# state data_source: case_management as a constant), so their victims are drawn that way.
+HOTLINE_PARTNERS = frozenset({"al-amal"})
+
 # ISO alpha-3 -> (French CLDR name, English name, Arabic transliteration or None).
 # Transliterations are spelled exactly as in schemas/synonyms/countries.yaml; where a
 # country has none there, the Benghazi office writes the English name.
@@ -180,6 +185,7 @@ CB_CONTROL_OVERRIDES = {"debt_bondage": "debt", "restricts_movement": "movement_
 CB_RECRUITER = {"friend": "friend", "family": "family", "intimate_partner": "intimate_partner",
                 "other": "smuggler", "unknown": "unknown"}
 CB_UNKNOWN_COUNTRY = "UNK"
+CB_UNKNOWN_AGE = "unknown"
 
 AR_SOURCE = {"case_management": "Case management", "hotline": "Hotline"}
 AR_GENDER = {"female": "Female", "male": "Male", "unknown": "Unknown"}
@@ -326,7 +332,9 @@ def age_band_of(age: float) -> str:
 class CaseModel:
     """Draws latent cases for one partner from the fitted shares and its country mix."""
 
-    def __init__(self, params: Mapping[str, Any], partner: Mapping[str, Any]) -> None:
+    def __init__(self, params: Mapping[str, Any], partner: Mapping[str, Any], *,
+                 hotline: bool = True) -> None:
+        self.hotline = hotline
         self.years = Categorical(params["year_of_registration"]["shares"])
         self.source = Categorical(params["data_source"])
         self.gender = Categorical(params["gender"]["shares"])
@@ -361,6 +369,10 @@ class CaseModel:
         days = (date(year + 1, 1, 1) - start).days
         return start + timedelta(days=int(rng.integers(0, days)))
 
+    def _source(self, rng: np.random.Generator) -> str:
+        drawn = self.source.draw(rng)  # drawn either way, so the rest of the stream holds
+        return drawn if self.hotline else "case_management"
+
     def draw(self, rng: np.random.Generator) -> Case:
         year = int(self.years.draw(rng))
         band = self.band.draw(rng)
@@ -390,7 +402,7 @@ class CaseModel:
         exploited_in = self.exploited_in.draw(rng)
         return Case(
             registered=self.registered(rng, year),
-            source=self.source.draw(rng),
+            source=self._source(rng),
             gender=self.gender.draw(rng),
             age=age,
             age_unknown=band == "unknown",
@@ -444,7 +456,7 @@ def build_rows(records: int, seed: int, params: Mapping[str, Any] | None = None,
     models: dict[str, CaseModel] = {}
     for slug, n, stream in zip(slugs, counts, streams, strict=False):
         rng = np.random.default_rng(stream)
-        models[slug] = CaseModel(params, partners[slug])
+        models[slug] = CaseModel(params, partners[slug], hotline=slug in HOTLINE_PARTNERS)
         cases[slug] = [models[slug].draw(rng) for _ in range(n + BAD_ROWS_PER_FILE)]
         dup_flags[slug] = [False] * len(cases[slug])
 
@@ -476,6 +488,10 @@ def _add_duplicates(cases: dict[str, list[Case]], dup_flags: dict[str, list[bool
         i = free[src].pop(int(rng.integers(len(free[src]))))
         j = free[dst].pop(int(rng.integers(len(free[dst]))))
         original = cases[src][i]
+        if original.source != "case_management" and dst not in HOTLINE_PARTNERS:
+            # The other register holds case-management cases only: so this person reached
+            # both organisations through case management.
+            original = cases[src][i] = replace(original, source="case_management")
         cases[dst][j] = replace(original, registered=models[dst].registered(
             rng, original.registered.year))
         dup_flags[src][i] = dup_flags[dst][j] = True
@@ -498,7 +514,11 @@ def _rows_with_ids(slug: str, cases: list[Case], dup_flags: list[bool], good: in
         if row.defect == "no_id":
             rows[k] = replace(row, local_id=None)
         elif row.defect == "repeated_id":
-            others = [r.local_id for r in rows if r is not row and r.defect is None]
+            # The id of a good row further up the file: a reader keeps the first row with an
+            # id and quarantines the repeat, so the repeat is the bad row, not its donor.
+            others = [r.local_id for r in rows[:k] if r.defect is None]
+            if not others:
+                others = [r.local_id for r in rows[k + 1:] if r.defect is None]
             donor = others[int(rng.integers(len(others)))] if others else _first_id(rows)
             rows[k] = replace(row, local_id=donor)
     return rows
@@ -692,7 +712,10 @@ def write_safe_passage(rows: Sequence[Row], path: Path, rng: np.random.Generator
     cases: list[dict[str, Any]] = []
     for row in rows:
         c = row.case
-        victim: dict[str, Any] = {"gender": c.gender, "age": c.age,
+        # Casebook's age field takes "unknown" when the victim was asked and could not say;
+        # null means it was not recorded.
+        victim: dict[str, Any] = {"gender": c.gender,
+                                  "age": CB_UNKNOWN_AGE if c.age_unknown else c.age,
                                   "citizenship": _cb_country(c.citizenship)}
         bad = _bad_age(row)
         if bad is not None:
