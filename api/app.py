@@ -105,13 +105,15 @@ def create_app(config: ApiConfig | Path) -> FastAPI:
     if config.partner_api:
         app.include_router(uploads.router)
         app.include_router(organisation.router)
-    app.include_router(site.router)
     app.include_router(static.router)
 
     @app.get("/healthz", response_model=Health, tags=["health"],
              responses=problems.responses(429), summary="Liveness and number of releases")
     async def healthz() -> Health:
         return Health(status="ok", releases=len(store.versions()))
+
+    # Last: the site's catch-all route answers every path the routes above do not.
+    app.include_router(site.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

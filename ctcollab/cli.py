@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -247,29 +248,73 @@ def mapping_check(
 def release(
     spec: Annotated[Path | None, typer.Option(help="Release spec YAML.")] = None,
     version: Annotated[str | None, typer.Option(help="Version (default: today's date).")] = None,
+    seed: Annotated[str | None, typer.Option(
+        help="Secret seed (32+ hex digits) making the release reproducible: the same seed, "
+             "snapshot and spec publish the same data files. Whoever holds it can remove the "
+             "noise: keep it like a key. Prefer --seed-file (the command line is visible to "
+             "other users and kept in shell history).")] = None,
+    seed_file: Annotated[Path | None, typer.Option(
+        help="Read the secret seed from this file instead.")] = None,
 ) -> None:
     """Snapshot the cases and publish a new release folder."""
     ctx = context()
-    result = run(lambda: pipeline.release(ctx, spec_path=spec, version=version))
+    if seed is not None and seed_file is not None:
+        run(lambda: _raise(errors.UsageError("give --seed or --seed-file, not both")))
+    if seed_file is not None:
+        seed = run(lambda: _read_seed(seed_file))
+    result = run(lambda: pipeline.release(ctx, spec_path=spec, version=version, seed=seed))
+    spent = result.spent
+    extra = ""
+    if spent is not None and spent.approx_epsilon:
+        extra = (f", plus (epsilon, delta)-only: epsilon {float(spent.approx_epsilon):.4g}, "
+                 f"delta {float(spent.approx_delta):.1e}")
     out.print(f"release {result.version} written to {result.path} "
-              f"(rho spent: {float(result.rho_spent):.4g})")
+              f"(rho spent: {float(result.rho_spent):.4g}{extra}; noise: {result.noise})")
+
+
+def _raise(err: errors.CtcollabError) -> None:
+    raise err
+
+
+def _read_seed(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise errors.UsageError(f"{path.name}: cannot be read") from err
 
 
 @app.command()
 def budget() -> None:
-    """Show the privacy budget ledger."""
-    from privacy.ledger import entries
+    """Show the privacy budget ledger, and each snapshot's total against the cap."""
+    from privacy import ledger
 
     ctx = context()
+    cap = run(lambda: pipeline.budget_cap(ctx.settings))
     with ctx.engine.connect() as conn:
-        rows = run(lambda: entries(conn))
-    table = Table("release", "snapshot", "product", "item", "rho", "epsilon", "delta")
+        rows = run(lambda: ledger.entries(conn))
+        totals = run(lambda: [(s, ledger.total(conn, s)) for s in ledger.snapshots(conn)])
+    table = Table("release", "snapshot", "product", "item", "rho", "epsilon", "delta",
+                  "accounting")
     for r in rows:
-        table.add_row(r.version, r.snapshot_hash[:12], r.product, r.item, r.rho,
+        table.add_row(r.version, r.snapshot_hash[:12], r.product, r.item, r.rho or "",
                       f"{r.epsilon:.4g}" if r.epsilon is not None else "",
-                      f"{r.delta:.1e}" if r.delta is not None else "")
+                      f"{r.delta:.1e}" if r.delta is not None else "",
+                      "zCDP" if r.rho is not None else "(epsilon, delta)")
     out.print(table)
-    out.print(f"cap per snapshot: rho = {ctx.settings.budget_rho_cap}")
+    summary = Table("snapshot", "rho (zCDP)", "epsilon, delta ((epsilon, delta)-only)",
+                    "composed epsilon at the delta cap", "remaining rho", "remaining epsilon")
+    for snap, t in totals:
+        composed = t.epsilon(cap.delta)
+        summary.add_row(snap[:12], f"{float(t.rho):.4g}",
+                        f"{float(t.approx_epsilon):.4g}, {float(t.approx_delta):.1e}",
+                        f"{composed:.4g}",
+                        f"{float(max(cap.rho - t.rho, Fraction(0))):.4g}",
+                        f"{max(cap.epsilon - composed, 0.0):.4g}")
+    out.print(summary)
+    out.print(f"cap per snapshot: rho = {float(cap.rho):.4g} (zCDP), and composed "
+              f"epsilon = {cap.epsilon:.4g} at delta = {cap.delta:.1e} "
+              "(zCDP converted at the delta (epsilon, delta)-only spends leave, plus their "
+              "epsilons)", highlight=False)
 
 
 @app.command()

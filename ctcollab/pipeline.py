@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -30,9 +31,10 @@ from ingest.table import RawTable
 from privacy import dp_tables, ledger
 from privacy.kanon.errors import KAnonymityInfeasible
 from privacy.kanon.product import anonymise
+from privacy.noise import OPENDP, NoiseKind, NoiseSource, SeededNoise, check_seed
 from privacy.snapshot import snapshot_frame, snapshot_hash
 from privacy.spec import ReleaseSpec, load_spec
-from privacy.synthetic.synthesizer import synthesize
+from privacy.synthetic.synthesizer import PAC_SYNTH_UNSEEDABLE, synthesize
 from publish import release as publish
 from publish.meta import ReleaseMeta
 from publish.resources import from_dp_table, from_kanon, from_synthetic
@@ -216,38 +218,59 @@ class ReleaseResult:
     version: str
     path: Path
     case_count: int
-    rho_spent: Fraction
+    rho_spent: Fraction  # the zCDP part of ``spent``
+    spent: ledger.Budget | None = None
+    noise: NoiseKind = "opendp-csprng"
+
+
+def budget_cap(settings: Settings) -> ledger.Cap:
+    """The per-snapshot cap the settings state: rho, and the composed (epsilon, delta)."""
+    return ledger.Cap.of(settings.budget_rho_cap, settings.budget_delta_cap,
+                         settings.budget_epsilon_cap)
 
 
 def release(ctx: Context, *, spec_path: Path | None = None, version: str | None = None,
-            spec: ReleaseSpec | None = None) -> ReleaseResult:
+            spec: ReleaseSpec | None = None, seed: str | None = None) -> ReleaseResult:
     """Snapshot the cases, run the privacy products of the spec, publish a release folder.
 
     The plan (spec, budget) is checked before any case is read; files are staged in a
     temporary folder; the release record and the ledger entries are committed in one
-    transaction, and the folder is renamed into place only inside that transaction.
+    transaction, and only then is the folder renamed into place and ``LATEST`` moved.
+
+    Without ``seed`` the noise comes from OpenDP's CSPRNG and no two releases share it. With
+    one, every noise draw is keyed by the seed and the snapshot (``privacy.noise``), so the
+    same seed, snapshot and spec publish the same data files again: reproducible by whoever
+    holds the seed, who can therefore also remove the noise; it must be kept like a key and
+    is never stored. Either way the scales, rho and ledger charge are the same.
     """
     spec = spec or load_spec(spec_path)
-    total = spec.planned_rho()
-    cap = Fraction(str(ctx.settings.budget_rho_cap))
+    if seed is not None:
+        check_seed(seed)  # refuse a guessable seed before anything is read
+        if spec.synthetic is not None and spec.synthetic.method == "pac-synth":
+            raise UsageError(PAC_SYNTH_UNSEEDABLE)
+    planned = spec.planned()
+    cap = budget_cap(ctx.settings)
     releases_dir = ctx.settings.releases_dir
 
-    final: Path | None = None
-    try:
+    with contextlib.ExitStack() as stack:
         with ctx.engine.begin() as conn:
             snap, n = snapshot_hash(conn)
-            ledger.check(conn, snap, total, cap)
+            ledger.check(conn, snap, planned, cap)
             taken = {r.version for r in conn.execute(sa.select(releases.c.version))}
             version = version or publish.next_version(
                 releases_dir, datetime.now(UTC).date(), taken)
             if version in taken:
                 raise Conflict(f"release {version} already exists; releases are never overwritten")
-            tables = dp_tables.release_tables(conn, spec.dp_tables, spec.year_min)
+            noise: NoiseSource = (OPENDP if seed is None
+                                  else SeededNoise.from_seed(seed, snap))
+            tables = dp_tables.release_tables(conn, spec.dp_tables, spec.year_min,
+                                              noise=noise.derive("dp-tables"))
             meta = ReleaseMeta(
                 version=version, title=spec.title, created=publish.now_utc(),
                 snapshot_hash=snap, case_count=n, licence=ctx.settings.licence,
                 contributors=_contributors(conn), mapping_versions=_mapping_versions(conn),
                 spec=spec.model_dump(mode="json"),
+                extra={"noise": _noise_statement(noise)},
             )
             resources = [from_dp_table(t) for t in tables]
             not_published: list[dict[str, str]] = []
@@ -255,7 +278,9 @@ def release(ctx: Context, *, spec_path: Path | None = None, version: str | None 
                 # Verified with pycanon inside anonymise: a failed check stops the release
                 # here, before anything is written. Too few cases for k only skips it.
                 try:
-                    resources.append(from_kanon(anonymise(snapshot_frame(conn), spec.kanon)))
+                    resources.append(from_kanon(anonymise(
+                        snapshot_frame(conn), spec.kanon,
+                        seed=_post_processing_seed(noise, "kanon-shuffle"))))
                 except KAnonymityInfeasible:
                     not_published.append({
                         "product": "k-anonymity",
@@ -264,32 +289,54 @@ def release(ctx: Context, *, spec_path: Path | None = None, version: str | None 
             spends = [ledger.Spend("dp-table", t.spec.name, t.rho, t.epsilon, t.delta)
                       for t in tables]
             if spec.synthetic is not None:
-                # The seed drives only post-processing of the DP measurements: not secret.
+                # Keyed by the synthetic spec too: another plan on the same seed and snapshot
+                # draws unrelated noise.
+                synth_noise = noise.derive(
+                    "dp-synthetic|" + spec.synthetic.model_dump_json())
+                rows_seed = _post_processing_seed(synth_noise, "rows")
                 synthetic = synthesize(snapshot_frame(conn), spec.synthetic,
-                                       seed=secrets.randbits(32))
+                                       seed=secrets.randbits(32) if rows_seed is None
+                                       else rows_seed, noise=synth_noise)
                 resources.append(from_synthetic(synthetic))
                 spends += [ledger.Spend(s.product, s.item, s.rho, s.epsilon, s.delta)
-                           for s in synthetic.spends if s.rho is not None]
+                           for s in synthetic.spends]
             if not_published:
                 meta = dataclasses.replace(meta, extra={**meta.extra,
                                                         "not_published": not_published})
             previous = publish.latest_version(releases_dir)
-            with publish.staged_release(releases_dir, version) as staging:
-                publish.build_release_folder(
-                    staging, meta, resources,
-                    previous=releases_dir / previous if previous else None)
-                release_id = conn.execute(releases.insert().values(
-                    version=version, snapshot_hash=snap, case_count=n,
-                    spec=spec.model_dump(mode="json"))).inserted_primary_key[0]  # type: ignore[index]
-                ledger.record(conn, release_id, snap, spends)
-                # Last step inside the transaction: if the commit fails, the folder goes too.
-                final = publish.publish_folder(staging, releases_dir, version)
-    except BaseException:
-        if final is not None:
-            publish.unpublish_folder(final)
-        raise
+            staging = stack.enter_context(publish.staged_release(releases_dir, version))
+            publish.build_release_folder(
+                staging, meta, resources,
+                previous=releases_dir / previous if previous else None)
+            release_id = conn.execute(releases.insert().values(
+                version=version, snapshot_hash=snap, case_count=n,
+                spec=spec.model_dump(mode="json"))).inserted_primary_key[0]  # type: ignore[index]
+            ledger.record(conn, release_id, snap, spends)
+        # The spend is committed before anything is visible: a crash between the commit and
+        # the rename leaves a recorded spend with no folder (budget lost, nothing leaked);
+        # the other order could leave a published folder with no spend on record.
+        final = publish.publish_folder(staging, releases_dir, version)
     publish.set_latest(releases_dir, version)
-    return ReleaseResult(version, final, n, total)
+    return ReleaseResult(version, final, n, planned.rho, planned, noise.kind)
+
+
+def _post_processing_seed(noise: NoiseSource, label: str) -> int | None:
+    """In a seeded release, a secret seed for post-processing derived from the release seed
+    (so its shuffles and samples reproduce too); otherwise None: fresh entropy."""
+    return noise.post_processing_seed(label) if isinstance(noise, SeededNoise) else None
+
+
+def _noise_statement(noise: NoiseSource) -> dict[str, str]:
+    """What the datapackage says about where the noise came from."""
+    if noise.kind == "seeded":
+        return {"source": "seeded", "note": (
+            "Noise drawn by a deterministic sampler keyed by a secret release seed and the "
+            "snapshot (same distributions, scales and privacy parameters as OpenDP's). Whoever "
+            "holds the seed can reproduce this release, and remove its noise: the seed is kept "
+            "secret like a key and is not published.")}
+    return {"source": "opendp-csprng", "note": (
+        "Noise drawn by cryptographically secure generators (OpenDP's; pac-synth's own for a "
+        "pac-synth file), never seeded: this release cannot be reproduced, by anyone.")}
 
 
 def _contributors(conn: sa.Connection) -> tuple[str, ...]:

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
                                "In development a random one is created in HOME/secret.key.")
     max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Largest upload accepted.")
     budget_rho_cap: float = Field(2.0, gt=0, description="Total zCDP rho a snapshot may spend.")
+    budget_delta_cap: float = Field(
+        1e-6, gt=0, lt=1e-3, description="Total delta a snapshot may spend: pac-synth's deltas "
+        "plus the delta at which the zCDP total is converted to (epsilon, delta).")
+    budget_epsilon_cap: float | None = Field(
+        None, gt=0, description="Total epsilon a snapshot may spend, zCDP and (epsilon, delta) "
+        "spends composed at the delta cap; default: the rho cap converted at the delta cap.")
     licence: str = Field("CC-BY-4.0", description="Licence of published releases (SPDX id).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Limits of the served app; a rate of 0 turns that limit off (e.g. behind a proxy that

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from privacy.consistency import NoisyTable, make_consistent
 from privacy.counts import cells, exact_counts
 from privacy.mechanisms import discrete_gaussian, epsilon_of
+from privacy.noise import OPENDP, NoiseSource
 from privacy.spec import DpTablesSpec, TableSpec
 from schemas.definition import SCHEMA
 
@@ -28,6 +30,7 @@ class DpTable:
     scale: float
     accuracy95: float
     threshold: int
+    noise: str = OPENDP.kind  # "opendp-csprng" or "seeded" (privacy.noise)
 
 
 @dataclass(frozen=True)
@@ -75,14 +78,19 @@ def _dimension_frame(dims: tuple[str, ...], keys: list[tuple[object, ...]]) -> p
     return frame
 
 
-def release_tables(conn: sa.Connection, spec: DpTablesSpec, year_min: int) -> list[DpTable]:
+def release_tables(conn: sa.Connection, spec: DpTablesSpec, year_min: int, *,
+                   noise: NoiseSource = OPENDP) -> list[DpTable]:
     """Count each table in the database, add calibrated noise to every cell, reconcile."""
     measured = []
     for table in spec.tables:
         rho = spec.rho_of(table)
         counts = exact_counts(conn, table.dimensions, year_min)
         keys = cells(table.dimensions, year_min)
-        noisy = discrete_gaussian([counts[k] for k in keys], rho)
+        # The label holds everything that decides this table's cells: a seeded source keys
+        # its noise by it (and by the scale), so the same seed never reuses noise on a
+        # different question, and the order of the tables does not matter.
+        label = f"dp-table|{table.name}|{','.join(table.dimensions)}|{_cells_digest(keys)}"
+        noisy = discrete_gaussian([counts[k] for k in keys], rho, noise=noise, label=label)
         measured.append((table, rho, keys, noisy))
     noisy_tables = [
         NoisyTable(t.dimensions, _dimension_frame(t.dimensions, keys),
@@ -97,6 +105,11 @@ def release_tables(conn: sa.Connection, spec: DpTablesSpec, year_min: int) -> li
         out.append(DpTable(
             spec=table, frame=frame, rho=rho, epsilon=epsilon_of(float(rho), spec.delta),
             delta=spec.delta, scale=noisy.scale, accuracy95=noisy.accuracy95,
-            threshold=spec.threshold,
+            threshold=spec.threshold, noise=noise.kind,
         ))
     return out
+
+
+def _cells_digest(keys: list[tuple[object, ...]]) -> str:
+    """A short fingerprint of a table's public cells, in order (e.g. the years covered)."""
+    return hashlib.sha256(repr(keys).encode()).hexdigest()[:16]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from schemas.errors import BudgetExceeded, InputRejected
+from schemas.errors import BudgetExceeded, InputRejected, UsageError
 
-__all__ = ["BudgetExceeded", "SpecInvalid"]
+__all__ = ["BudgetExceeded", "SeedRejected", "SpecInvalid"]
 
 
 class SpecInvalid(InputRejected):
@@ -12,3 +12,10 @@ class SpecInvalid(InputRejected):
 
     code = "spec-invalid"
     title = "Release spec invalid"
+
+
+class SeedRejected(UsageError):
+    """A release seed is too short or too regular to be kept secret (it unlocks the noise)."""
+
+    code = "seed-rejected"
+    title = "Release seed rejected"

@@ -9,6 +9,8 @@ from typing import Any
 
 import opendp.prelude as dp
 
+from privacy.noise import OPENDP, NoiseSource, gaussian_measurement
+
 dp.enable_features("contrib")
 
 # Under add/remove-one-case, a contingency table in which every case falls in exactly one
@@ -25,8 +27,7 @@ class NoisyVector:
 
 
 def _gaussian(scale: float) -> Any:
-    space = dp.vector_domain(dp.atom_domain(T=int)), dp.l2_distance(T=int)
-    return dp.m.make_gaussian(*space, scale=scale)
+    return gaussian_measurement(scale)
 
 
 def gaussian_scale(rho: Fraction) -> float:
@@ -38,11 +39,17 @@ def gaussian_scale(rho: Fraction) -> float:
     return scale
 
 
-def discrete_gaussian(counts: list[int], rho: Fraction) -> NoisyVector:
-    """Add discrete Gaussian noise (zCDP) to a vector of exact counts."""
+def discrete_gaussian(counts: list[int], rho: Fraction, *, noise: NoiseSource = OPENDP,
+                      label: str = "") -> NoisyVector:
+    """Add discrete Gaussian noise (zCDP) to a vector of exact counts.
+
+    The scale and the privacy map are OpenDP's whatever the source of the noise: a seeded
+    release draws the same distribution (``privacy.noise``) and is charged the same rho.
+    ``label`` names the measurement, so that a seeded source keys each one separately.
+    """
     scale = gaussian_scale(rho)
     meas = _gaussian(scale)
-    values = [int(v) for v in meas(counts)]
+    values = noise.discrete_gaussian(counts, scale, label)
     return NoisyVector(values, scale, float(meas.map(TABLE_SENSITIVITY)),
                        float(discrete_gaussian_half_width(scale)))
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from privacy.errors import SpecInvalid
 from privacy.kanon.spec import KAnonSpec
+from privacy.ledger import Budget
 from privacy.synthetic.spec import SyntheticSpec
 from schemas.definition import SCHEMA
 
@@ -52,6 +53,16 @@ class DpTablesSpec(BaseModel):
         0.5, gt=0, description="flag u when the 95% half-width exceeds this share of the count")
     tables: tuple[TableSpec, ...] = Field(min_length=1)
 
+    @field_validator("tables")
+    @classmethod
+    def _unique_names(cls, tables: tuple[TableSpec, ...]) -> tuple[TableSpec, ...]:
+        # Each table becomes a file and a resource of the release, named after it.
+        names = [t.name for t in tables]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"table names must be unique: {', '.join(repeated)} repeated")
+        return tables
+
     def rho_of(self, table: TableSpec) -> Fraction:
         """Exact budget share of one table."""
         # Via str: the decimal the spec wrote (0.3), not its nearest binary float.
@@ -70,20 +81,24 @@ class ReleaseSpec(BaseModel):
     kanon: KAnonSpec | None = None
     synthetic: SyntheticSpec | None = None
 
-    @field_validator("synthetic")
-    @classmethod
-    def _ledger_can_cap_it(cls, value: SyntheticSpec | None) -> SyntheticSpec | None:
-        # The ledger caps zCDP spend; pac-synth is only (epsilon, delta)-DP, so it stays a
-        # baseline (bench/synth.py) until the ledger also caps (epsilon, delta).
-        if value is not None and value.method != "marginal":
-            raise ValueError("releases use the marginal synthesizer (zCDP, capped by the ledger)")
-        return value
-
     def planned_rho(self) -> Fraction:
-        """Everything this release would spend, known before any data is read."""
-        total = Fraction(str(self.dp_tables.rho))
+        """The zCDP part of what this release would spend, known before any data is read."""
+        return self.planned().rho
+
+    def planned(self) -> Budget:
+        """Everything this release would spend, known before any data is read.
+
+        The DP tables and the marginal synthesizer spend zCDP rho; pac-synth is only
+        (epsilon, delta)-DP, so it spends exactly the epsilon and delta it is given
+        (``privacy.ledger`` composes the two kinds against the cap).
+        """
+        total = Budget(rho=Fraction(str(self.dp_tables.rho)))
         if self.synthetic is not None:
-            total += self.synthetic.budget_rho()
+            if self.synthetic.method == "pac-synth":
+                total += Budget(approx_epsilon=Fraction(self.synthetic.budget_epsilon()),
+                                approx_delta=Fraction(self.synthetic.delta))
+            else:
+                total += Budget(rho=self.synthetic.budget_rho())
         return total
 
 

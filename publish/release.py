@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from publish import documents
+from publish import documents, site
 from publish.meta import LICENCES, ReleaseMeta
 from publish.resources import Resource
 from schemas.definition import SCHEMA
@@ -81,7 +81,8 @@ def _resource_entry(folder: Path, res: Resource, csv_path: Path) -> dict[str, An
     }
 
 
-def _datapackage(meta: ReleaseMeta, entries: list[dict[str, Any]]) -> dict[str, Any]:
+def _datapackage(meta: ReleaseMeta, entries: list[dict[str, Any]],
+                 earlier: list[str]) -> dict[str, Any]:
     title, url = LICENCES.get(meta.licence, (meta.licence, ""))
     return {
         "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
@@ -100,6 +101,7 @@ def _datapackage(meta: ReleaseMeta, entries: list[dict[str, Any]]) -> dict[str, 
             "mapping_versions": list(meta.mapping_versions),
             "libraries": _library_versions(),
             "spec": meta.spec,
+            "earlier_releases": earlier,
             **meta.extra,
         },
     }
@@ -114,10 +116,14 @@ def build_release_folder(folder: Path, meta: ReleaseMeta, resources: list[Resour
     tables = [r for r in resources if r.method == "dp-table"]
     if tables:
         documents.write_workbook(folder / "data" / "tables.xlsx", meta, tables)
-    dp = _datapackage(meta, entries)
+    # The staging folder sits in the releases folder: the releases already there are the
+    # earlier ones, which the site links to (they never change).
+    dp = _datapackage(meta, entries, list_versions(folder.parent))
     (folder / "datapackage.json").write_text(
         json.dumps(dp, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     documents.write_documents(folder, meta, resources, dp, previous)
+    # The site reads back the files written above, so it shows exactly what they hold.
+    site.write_site(folder, meta, dp, documents.citation_text(meta))
     # SHA256SUMS last, over everything else: it is the manifest of a complete release.
     sums = sorted(p for p in folder.rglob("*") if p.is_file())
     lines = [f"{_sha256(p)}  {p.relative_to(folder).as_posix()}" for p in sums]
@@ -143,11 +149,6 @@ def publish_folder(tmp: Path, releases_dir: Path, version: str) -> Path:
     final = releases_dir / version
     os.rename(tmp, final)
     return final
-
-
-def unpublish_folder(final: Path) -> None:
-    """Undo a rename whose database transaction failed to commit."""
-    shutil.rmtree(final, ignore_errors=True)
 
 
 def set_latest(releases_dir: Path, version: str) -> None:

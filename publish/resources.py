@@ -80,6 +80,7 @@ def from_dp_table(table: DpTable) -> Resource:
         privacy={
             "method": "dp-table",
             "mechanism": "discrete Gaussian (OpenDP)",
+            "noise": table.noise,  # "opendp-csprng", or "seeded" (reproducible with the seed)
             "unit": "one case (one identified victim)",
             "rho": float(table.rho),
             "epsilon": table.epsilon,
@@ -95,5 +96,8 @@ def from_dp_table(table: DpTable) -> Resource:
             f"Discrete Gaussian noise with scale {table.scale:.3g} (rho = {float(table.rho):.4g};"
             f" epsilon = {table.epsilon:.3g} at delta = {table.delta:.0e}); 95% of published "
             f"counts lie within ±{table.accuracy95:.0f} of the count the noise was added to. "
-            f"Counts below {table.threshold} are withheld (flag c)."),
+            f"Counts below {table.threshold} are withheld (flag c)."
+            + (" The noise was drawn by a sampler keyed by a secret release seed (same "
+               "distribution and scale): whoever holds the seed can reproduce this table, so "
+               "it is kept secret like a key." if table.noise == "seeded" else "")),
     )

@@ -147,9 +147,13 @@ budget_ledger = sa.Table(
     sa.Column("product", sa.String(64), nullable=False),
     sa.Column("item", sa.String(200), nullable=False),
     # Exact budget arithmetic: rho is stored as a decimal string, never a binary float.
-    sa.Column("rho", sa.String(40), nullable=False),
+    # rho is NULL for a spend that is only (epsilon, delta)-DP (pac-synth): no zCDP bound
+    # exists for it, and the ledger then counts its epsilon and delta (privacy.ledger).
+    sa.Column("rho", sa.String(40), nullable=True),
     sa.Column("epsilon", sa.Float, nullable=True),
     sa.Column("delta", sa.Float, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
     sa.Index("ix_budget_ledger_snapshot", "snapshot_hash"),
+    sa.CheckConstraint("rho IS NOT NULL OR (epsilon IS NOT NULL AND delta IS NOT NULL)",
+                       name="measured"),
 )

@@ -29,6 +29,12 @@ router = APIRouter(prefix=API, tags=["files"])
     summary="Download a file of a release (listed in its SHA256SUMS)")
 async def download(version: str, path: str, request: Request, public: Public,
                    cache: Cache) -> Response:
+    return await send_file(request, cache, public, version, path)
+
+
+async def send_file(request: Request, cache: Cache, public: Public, version: str,
+                    path: str) -> Response:
+    """A file of a release: from memory (prepared once), or streamed when it is large."""
     found = await anyio.to_thread.run_sync(public.file, version, path)
     if isinstance(found, tuple):  # too large to keep in memory: streamed from the disk
         file, headers = found

@@ -1,4 +1,5 @@
-"""The site's own static files (CSS, the partner portal's script), from memory.
+"""The app's own pages' static files (the site's stylesheet, the partner portal's script),
+from memory.
 
 Pages link them as ``/static/<name>?v=<hash>``, so they can be cached for a year.
 """
@@ -21,8 +22,12 @@ TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf
 
 @cache
 def _assets() -> dict[str, tuple[bytes, str]]:
+    # The partner portal wears the release site's stylesheet (publish renders it into every
+    # release): one stylesheet, not two copies drifting apart.
+    items = [*resources.files("api").joinpath("static").iterdir(),
+             resources.files("publish").joinpath("templates", "site", "site.css")]
     out = {}
-    for item in resources.files("api").joinpath("static").iterdir():
+    for item in items:
         suffix = "." + item.name.rsplit(".", 1)[-1]
         if item.is_file() and suffix in TYPES:
             data = item.read_bytes()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas.errors import ConfigurationError
+from schemas.errors import ConfigurationError, InputRejected
 
 
 class SynthesizerUnavailable(ConfigurationError):
@@ -10,3 +10,10 @@ class SynthesizerUnavailable(ConfigurationError):
 
     code = "synthesizer-unavailable"
     title = "Synthesizer not available"
+
+
+class SynthesizerFailed(InputRejected):
+    """The synthesizer gave up on this snapshot (e.g. pac-synth's noisy count went negative)."""
+
+    code = "synthesizer-failed"
+    title = "Synthesizer failed"

@@ -14,6 +14,7 @@ import opendp.prelude as dp
 import pandas as pd
 
 from privacy.mechanisms import discrete_gaussian, epsilon_of, gaussian_scale
+from privacy.noise import OPENDP, NoiseSource, noisy_max_measurement
 from privacy.synthetic.domain import Codes, Domain, encode
 from privacy.synthetic.result import PRODUCT, SyntheticSpend
 from privacy.synthetic.spec import SyntheticSpec
@@ -22,7 +23,8 @@ dp.enable_features("contrib")
 
 # The plan (MST/PrivBayes-style, with AIM's noise-aware scores). ``measure`` is the only
 # function of the synthesizer that reads rows, and everything it returns is DP output drawn
-# through OpenDP's CSPRNG, so the rest (privacy.synthetic.model) is free post-processing:
+# through OpenDP's CSPRNG (or, in a seeded release, privacy.noise's keyed sampler of the same
+# distributions), so the rest (privacy.synthetic.model) is free post-processing:
 # 1. every column's 1-way marginal over its public domain (discrete Gaussian, zCDP);
 # 2. from those alone: the noisy total n̂; each column's domain compressed to the values whose
 #    noisy count clears COMPRESS_SIGMAS noise deviations (the rest share one bucket, so rare
@@ -133,8 +135,7 @@ def project_simplex(y: Floats, total: float) -> Floats:
 
 
 def _noisy_max(scale: float) -> Any:
-    space = dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.linf_distance(T=float)
-    return dp.m.make_noisy_max(*space, dp.zero_concentrated_divergence(), scale=scale)
+    return noisy_max_measurement(scale)
 
 
 def selection_scale(rho: Fraction) -> float:
@@ -151,10 +152,11 @@ def _counts(keys: npt.NDArray[np.int64], shape: tuple[int, ...]) -> npt.NDArray[
 
 
 def _measure(keys: npt.NDArray[np.int64], shape: tuple[int, ...], names: tuple[str, ...],
-             rho: Fraction) -> NoisyTable:
+             rho: Fraction, noise: NoiseSource, label: str) -> NoisyTable:
     """The discrete Gaussian (OpenDP) on one exact marginal; each case is in exactly one cell."""
     exact = _counts(keys, shape)
-    noisy = discrete_gaussian(exact.ravel().tolist(), rho)
+    noisy = discrete_gaussian(exact.ravel().tolist(), rho, noise=noise,
+                              label=f"{label}|{'x'.join(map(str, shape))}")
     counts = np.asarray(noisy.values, dtype=np.int64).reshape(shape)
     return NoisyTable(names, counts, noisy.scale, rho, noisy.rho)
 
@@ -236,8 +238,13 @@ def view_name(name: str, view: int, size: int) -> str:
     return name if view == 0 else f"{name} (top {size - 1} values, rest pooled)"
 
 
-def measure(frame: pd.DataFrame, spec: SyntheticSpec) -> Measurements:
-    """Spend the spec's rho on the marginal synthesizer's measurements (OpenDP noise)."""
+def measure(frame: pd.DataFrame, spec: SyntheticSpec, *,
+            noise: NoiseSource = OPENDP) -> Measurements:
+    """Spend the spec's rho on the marginal synthesizer's measurements (OpenDP noise).
+
+    A seeded ``noise`` (a reproducible release) draws the same distributions at the same
+    scales, each measurement keyed by its own label; the spends are the same.
+    """
     dom = Domain.of(spec.columns, spec.year_min)
     x = encode(frame, dom)
     d = len(dom.columns)
@@ -247,7 +254,8 @@ def measure(frame: pd.DataFrame, spec: SyntheticSpec) -> Measurements:
     rho_tables = rho - rho_one - rho_select
 
     # 1. One-way marginals over the full public domains.
-    one_way = tuple(_measure(x[:, j], (dom.sizes[j],), (dom.columns[j],), r)
+    one_way = tuple(_measure(x[:, j], (dom.sizes[j],), (dom.columns[j],), r, noise,
+                             f"one-way|{dom.columns[j]}")
                     for j, r in zip(range(d), _split(rho_one, d), strict=True))
     # n̂: inverse-variance mean of the noisy totals (each has variance |domain| * scale^2).
     weights = np.array([1 / (t.counts.size * t.scale**2) for t in one_way])
@@ -292,7 +300,8 @@ def measure(frame: pd.DataFrame, spec: SyntheticSpec) -> Measurements:
             scores.append(dependence[child, pa] - penalty)
         scale = selection_scale(select_rhos[step])
         mech = _noisy_max(scale)
-        child, pa = candidates[int(mech(scores))]
+        child, pa = candidates[noise.noisy_max(scores, scale,
+                                               f"select|{step}|{len(candidates)}")]
         names = tuple(view_name(dom.columns[c], v, data.size((c, v))) for c, v in pa)
         selections.append(Selection(dom.columns[child], names, len(candidates), scale,
                                     select_rhos[step], float(mech.map(SCORE_SENSITIVITY))))
@@ -301,7 +310,8 @@ def measure(frame: pd.DataFrame, spec: SyntheticSpec) -> Measurements:
         inside.append(child)
         parents[child] = pa
         key, shape = data.family(child, pa)
-        tables[child] = _measure(key, shape, (*names, dom.columns[child]), table_rhos[step])
+        tables[child] = _measure(key, shape, (*names, dom.columns[child]), table_rhos[step],
+                                 noise, f"network|{step}|{'|'.join((*names, dom.columns[child]))}")
 
     order = tuple(inside) if inside else (0,)
     spends = _spends(rho_one, rho_select, rho_tables, spec.delta, d)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from privacy.synthetic.domain import Domain, decode, encode
-from privacy.synthetic.errors import SynthesizerUnavailable
+from privacy.synthetic.errors import SynthesizerFailed, SynthesizerUnavailable
 from privacy.synthetic.result import PRODUCT, SyntheticResult, SyntheticSpend
 from privacy.synthetic.spec import SyntheticSpec
 from schemas.definition import SCHEMA
@@ -18,7 +18,8 @@ from schemas.errors import InternalError
 # attribute values, adds Gaussian noise, drops counts below a noise threshold (that is what
 # delta pays for: the values it reports are found in the data, not taken from a public list)
 # and synthesizes rows from the surviving counts. It takes no seed, so its rows are not
-# reproducible; only our marginal synthesizer has a seeded ``generate``.
+# reproducible (a seeded release refuses it); only our marginal synthesizer has a seeded
+# ``generate``. Its spend is (epsilon, delta) only, which the ledger composes with zCDP spends.
 REPORTING_LENGTH = 3  # pac-synth's default: combinations of up to 3 values, as CTDC runs it
 # pac-synth does not count empty cells as attribute values and leaves an attribute empty when
 # its counts cannot support one; both are what "missing" means in the common schema.
@@ -59,7 +60,18 @@ def synthesize(frame: pd.DataFrame, spec: SyntheticSpec, *, seed: int) -> Synthe
               .reporting_length(REPORTING_LENGTH).epsilon(epsilon).delta(spec.delta)
               .empty_value(EMPTY).build())
     synthesizer = ps.DpAggregateSeededSynthesizer(params)
-    synthesizer.fit(dataset)
+    try:
+        synthesizer.fit(dataset)
+    except BaseException as err:
+        # pac-synth panics (pyo3's PanicException, a BaseException) when its noisy number of
+        # records comes out negative: on small snapshots at small epsilon. Stop the release
+        # with a reason instead of a crash; what triggered it is a DP output, safe to state.
+        if type(err).__name__ != "PanicException":
+            raise
+        raise SynthesizerFailed(
+            "pac-synth failed on this snapshot (its noisy number of records was negative)",
+            hint="too few cases for pac-synth at this epsilon: raise epsilon, or use the "
+                 "marginal synthesizer") from None
     n_protected = int(synthesizer.get_dp_number_of_records())
     rows = spec.rows if spec.rows is not None else max(n_protected, 0)
     raw = synthesizer.sample(rows) if rows > 0 else [list(dom.columns)]

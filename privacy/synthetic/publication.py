@@ -87,6 +87,11 @@ def privacy(result: SyntheticResult) -> dict[str, Any]:
         "rho_exact": None if rho is None else str(rho),
         "guarantee": ("rho-zCDP, reported as (epsilon, delta)-DP" if rho is not None
                       else "(epsilon, delta)-DP only (no zCDP bound)"),
+        "accounting": ("charged to the budget ledger as rho (zCDP)" if rho is not None
+                       else "charged to the budget ledger as (epsilon, delta), composed with "
+                            "the snapshot's zCDP spends by basic composition"),
+        "noise": result.params.get("noise", "pac-synth" if result.method == "pac-synth"
+                                   else "opendp-csprng"),
         "marginals": _marginals(result),
         "columns": [f.ctdc for f in _published_fields(result) if f.ctdc],
         "rows": len(result.frame),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import pandas as pd
 
 from privacy.errors import SpecInvalid
 from privacy.mechanisms import epsilon_of
+from privacy.noise import OPENDP, NoiseSource
 from privacy.synthetic import model, pac_synth
 from privacy.synthetic.marginal import Measurements, measure
 from privacy.synthetic.result import SyntheticResult
@@ -16,10 +18,16 @@ from privacy.synthetic.utility import marginal_utility
 
 __all__ = ["generate", "measure", "result_of", "synthesize"]
 
-# DP noise must come from a cryptographically secure generator, so it is never seeded: the
-# marginal synthesizer draws all of it in ``measure`` through OpenDP. ``generate`` only
+# DP noise must come from a cryptographically secure generator: the marginal synthesizer
+# draws all of it in ``measure``, through OpenDP, or in a seeded release through
+# privacy.noise's keyed sampler (SHAKE-256 keyed by a secret seed). ``generate`` only
 # post-processes those measurements with a seeded generator, so the same measurements and
-# seed give the same rows: that is what "the same seed reproduces it" means here.
+# seed give the same rows; a seeded release derives that seed from its own, so the same
+# release seed on the same snapshot and spec reproduces the rows exactly.
+
+PAC_SYNTH_UNSEEDABLE = ("pac-synth draws its noise from its own generator, which cannot be "
+                        "seeded: a seeded release cannot reproduce it (use the marginal "
+                        "synthesizer, or release without a seed)")
 
 
 def _check(meas: Measurements, spec: SyntheticSpec) -> None:
@@ -53,12 +61,17 @@ def result_of(measurements: Measurements, spec: SyntheticSpec, *, seed: int) -> 
     )
 
 
-def synthesize(frame: pd.DataFrame, spec: SyntheticSpec, *, seed: int) -> SyntheticResult:
+def synthesize(frame: pd.DataFrame, spec: SyntheticSpec, *, seed: int,
+               noise: NoiseSource = OPENDP) -> SyntheticResult:
     """DP synthetic rows from an internal-form snapshot, by the spec's method.
 
-    ``seed`` drives only the post-processing; all noise is drawn by the synthesizer's own
-    secure generator (OpenDP's for the marginal method; pac-synth's own, unseedable).
+    ``seed`` drives only the post-processing; all noise is drawn by ``noise`` (OpenDP's
+    CSPRNG by default, or a release's seeded source) for the marginal method, and by
+    pac-synth's own unseedable generator for pac-synth, which a seeded release refuses.
     """
     if spec.method == "pac-synth":
+        if noise.kind != OPENDP.kind:
+            raise SpecInvalid(PAC_SYNTH_UNSEEDABLE)
         return pac_synth.synthesize(frame, spec, seed=seed)
-    return result_of(measure(frame, spec), spec, seed=seed)
+    result = result_of(measure(frame, spec, noise=noise), spec, seed=seed)
+    return replace(result, params={**result.params, "noise": noise.kind})

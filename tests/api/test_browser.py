@@ -47,31 +47,59 @@ def test_home_country_page_and_chart(site: tuple[str, Partner, Any],
     page.goto(base + "/")
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Counter-trafficking data collaborative")
-    expect(page.get_by_text("Latest release: 2026.03.02")).to_be_visible()
-    page.get_by_role("link", name="Libya", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/countries/LBY$"))
+    expect(page.get_by_role("heading", name="Release 2026.03.02 (this release)")).to_be_visible()
+    page.get_by_role("link", name="Libya", exact=True).first.click()
+    expect(page).to_have_url(re.compile(r"/countries/LBY\.html$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Libya")
     chart = page.locator("figure.chart svg").first
     expect(chart).to_be_visible()
     assert page.locator("figure.chart").first.locator("g.bar rect").count() > 0
     page.get_by_role("link", name="Français").click()
+    expect(page).to_have_url(re.compile(r"/fr/countries/LBY\.html$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Libye")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Explore").click()
-    page.get_by_label("Table", exact=True).select_option("victims_by_gender_age")
-    page.get_by_role("button", name="Show").click()
-    page.get_by_label("Bars by").select_option("age_broad")
-    page.get_by_role("button", name="Show").click()
-    page.get_by_label("Gender", exact=True).select_option("male")
-    page.get_by_role("button", name="Show").click()
-    expect(page).to_have_url(re.compile(r"by=age_broad.*gender=male"))
-    svg = page.locator("#chart svg")
+    page.get_by_role("navigation", name="Principale").get_by_role("link", name="Explorer").click()
+    page.get_by_role("link", name="Identified victims by gender and age band").click()
+    expect(page).to_have_url(re.compile(r"/fr/explore/victims_by_gender_age\.html$"))
+    figure = page.locator("#chart")
+    expect(figure.locator("figcaption")).to_contain_text("Identified victims by gender and age")
+    svg = figure.locator("svg")
     expect(svg).to_be_visible()
-    expect(svg.locator("title").first).to_contain_text("Identified victims by gender and age")
     bands = len(SCHEMA.vocabularies["age_band"].codes)
     assert svg.locator("g.bar").count() == bands + 1  # each band, and "not supplied"
     assert svg.locator("line.whisker").count() == 3 * svg.locator("rect").count()
-    expect(page.locator("table.figures")).to_contain_text("95% interval")
+    table = page.locator("table#all")
+    expect(table).to_contain_text("Intervalle à 95 %")
+    # The optional filter (the page's script): rows of one gender only.
+    rows = table.locator("tbody tr")
+    total = rows.count()
+    page.get_by_label("Filtrer les lignes").fill("Homme")
+    visible = table.locator("tbody tr:visible")
+    assert 0 < visible.count() < total
+    for text in visible.all_inner_texts():
+        assert "Homme" in text
+
+
+def test_the_site_works_offline_from_the_release_folder(
+        released_settings: Settings, shot_on_failure: Page) -> None:
+    """Opened from the disk, every page, style and chart loads with no other request."""
+    page = shot_on_failure
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    folder = released_settings.releases_dir / "2026.03.02" / "site"
+    page.goto((folder / "index.html").as_uri())
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Counter-trafficking data collaborative")
+    # The stylesheet applied: the skip link is moved off screen.
+    assert page.get_by_text("Skip to content").bounding_box()["x"] < 0  # type: ignore[index]
+    page.get_by_role("link", name="Libya", exact=True).first.click()
+    expect(page.locator("figure.chart svg").first).to_be_visible()
+    page.get_by_role("link", name="Français").click()
+    page.get_by_role("link", name="Jeux de données").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Jeux de données")
+    assert requests and all(u.startswith("file://") for u in requests), \
+        [u for u in requests if not u.startswith("file://")]
 
 
 def test_download_a_dataset(site: tuple[str, Partner, Any], shot_on_failure: Page,

@@ -86,5 +86,5 @@ def test_no_release_yet(tmp_path: Path) -> None:
 def test_home_page_lists_releases(client: TestClient) -> None:
     r = client.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert "2026.03.02" in r.text and "(latest)" in r.text
-    assert "/api/v1/releases/2026.03.01/files/datapackage.json" in r.text
+    assert "2026.03.02</span> (this release)" in r.text  # / is the latest release's site
+    assert 'href="../../2026.03.01/datapackage.json"' in r.text  # the earlier one, beside it

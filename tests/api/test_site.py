@@ -1,4 +1,4 @@
-"""The public site's pages, and the rule that public routes never touch the database."""
+"""The site as the API serves it from releases, and the rule that public routes never use the DB."""
 
 from __future__ import annotations
 
@@ -6,19 +6,21 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.site_data import bar_chart, country_name
 from tests.api.support import partner_config
 
 PUBLIC_URLS = [
-    "/", "/datasets", "/explore", "/explore?table=victims_by_gender_age&by=age_broad",
-    "/methodology", "/methodology?release=2026.03.01", "/countries/LBY", "/countries/NER?lang=fr",
-    "/partner", "/api", "/healthz", "/api/v1/releases", "/api/v1/releases/latest",
-    "/api/v1/releases/2026.03.01/tables",
+    "/", "/fr", "/fr/", "/datasets", "/fr/datasets", "/explore",
+    "/explore/victims_by_gender_age", "/explore/victims_by_gender_age.html", "/methodology",
+    "/2026.03.01/site/methodology/index.html", "/countries/LBY", "/fr/countries/NER",
+    "/countries/LBY.html", "/site.css", "/site.js", "/data/victims_by_gender_age.csv",
+    "/partner", "/api", "/api/reference", "/healthz", "/api/v1/releases",
+    "/api/v1/releases/latest", "/api/v1/releases/2026.03.01/tables",
     "/api/v1/releases/2026.03.01/tables/victims_by_year_country?country_of_exploitation=LBY",
     "/api/v1/releases/latest/tables/victims_by_gender_age?_format=csv",
     "/api/v1/releases/2026.03.01/files/data/victims_by_gender_age.csv",
@@ -28,6 +30,16 @@ PUBLIC_URLS = [
 
 def _svg_bars(html: str) -> int:
     return len(re.findall(r'<g class="bar', html))
+
+
+def _hrefs(html: str) -> list[str]:
+    return re.findall(r'href="([^"]*)"', html)
+
+
+def _follow(page: str, href: str) -> str:
+    """The path a browser requests for ``href`` on the page at path ``page`` (RFC 3986: a
+    ``..`` past the root stays at the root)."""
+    return urlsplit(urljoin(f"http://testserver{page}", href)).path
 
 
 def test_public_routes_never_query_the_database(engine: sa.Engine, tmp_path: Path,
@@ -49,12 +61,56 @@ def test_public_routes_never_query_the_database(engine: sa.Engine, tmp_path: Pat
     assert not any(re.search(r"\bcases\b", s) for s in statements)
 
 
-def test_home_links_releases_and_countries(client: TestClient) -> None:
+def test_pages_are_the_files_of_the_latest_release(client: TestClient,
+                                                   releases_dir: Path) -> None:
+    site = releases_dir / "2026.03.02" / "site"
+    for url, name in (("/", "index.html"), ("/fr", "fr/index.html"),
+                      ("/datasets", "datasets/index.html"),
+                      ("/explore/victims_by_gender_age", "explore/victims_by_gender_age.html"),
+                      ("/countries/lby", "countries/LBY.html"),
+                      ("/fr/countries/LBY.html", "fr/countries/LBY.html"),
+                      ("/methodology", "methodology/index.html"), ("/api", "api/index.html")):
+        r = client.get(url)
+        assert r.status_code == 200 and r.headers["content-type"] == "text/html; charset=utf-8"
+        assert r.content == (site / name).read_bytes(), url
+        assert r.headers["x-ctcollab-release"] == "2026.03.02"
+    old = client.get("/2026.03.01/site/index.html")
+    assert old.content == (releases_dir / "2026.03.01" / "site" / "index.html").read_bytes()
+    assert "immutable" in old.headers["cache-control"]
+    assert client.get("/site.css").headers["content-type"].startswith("text/css")
+
+
+def test_pages_have_etags_and_revalidate(client: TestClient) -> None:
+    first = client.get("/countries/LBY")
+    etag = first.headers["etag"]
+    assert "no-cache" in first.headers["cache-control"]  # it follows the latest release
+    again = client.get("/countries/LBY", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    csp = first.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "sandbox" not in csp
+
+
+def test_home_links_its_release_the_earlier_one_and_countries(client: TestClient,
+                                                              releases_dir: Path) -> None:
     html = client.get("/").text
-    assert "2026.03.02" in html and "(latest)" in html
-    assert "/api/v1/releases/2026.03.01/files/datapackage.json" in html
-    assert '<a href="/countries/LBY">Libya</a>' in html
+    assert "2026.03.02</span> (this release)" in html
+    hrefs = _hrefs(html)
+    assert '<a href="countries/LBY.html">Libya</a>' in html
     assert 'aria-current="page"' in html and '<main id="main">' in html
+    # The earlier release's site and files, by relative links that work from disk and here.
+    earlier = _follow("/", "../../2026.03.01/site/index.html")
+    assert "../../2026.03.01/site/index.html" in hrefs and earlier == "/2026.03.01/site/index.html"
+    r = client.get(earlier)
+    assert r.status_code == 200 and "2026.03.01</span> (this release)" in r.text
+    dp = _follow("/", "../../2026.03.01/datapackage.json")
+    assert "../../2026.03.01/datapackage.json" in hrefs
+    assert client.get(dp).json()["version"] == "2026.03.01"
+    # From an earlier release's pages, links to its data land on its own files.
+    datasets = client.get("/2026.03.01/site/datasets/index.html")
+    link = next(h for h in _hrefs(datasets.text) if h.endswith("victims_by_gender_age.csv"))
+    got = client.get(_follow("/2026.03.01/site/datasets/index.html", link))
+    assert got.content == (releases_dir / "2026.03.01" / "data" /
+                           "victims_by_gender_age.csv").read_bytes()
 
 
 def test_country_page_has_charts_with_intervals_and_flags(client: TestClient) -> None:
@@ -65,28 +121,34 @@ def test_country_page_has_charts_with_intervals_and_flags(client: TestClient) ->
     assert _svg_bars(html) > 0 and 'role="img"' in html
     assert "95% interval" in html and "Flag" in html
     assert "Is forced labour" in html or "forced labour" in html.lower()
-    fr = client.get("/countries/LBY?lang=fr").text
-    assert "<h1>Libye" in fr and 'lang="fr"' in fr
+    fr = client.get("/fr/countries/LBY").text
+    assert "<h1>Libye" in fr and 'lang="fr"' in fr and "Afrique septentrionale" in fr
     missing = client.get("/countries/XYZ")
     assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
 
 
 def test_explore_draws_one_bar_per_published_cell(client: TestClient, releases_dir: Path) -> None:
-    url = "/explore?table=victims_by_gender_age&by=age_broad&gender=female"
-    html = client.get(url).text
-    assert 'selected>Identified victims by gender and age band' in html
+    html = client.get("/explore/victims_by_gender_age").text
+    assert "<h1" in html and "Identified victims by gender and age band</h1>" in html
+    held = re.search(r'data-col="gender" data-code="([a-z]+)"', html)
+    assert held is not None
     rows = [line.split(",") for line in (releases_dir / "2026.03.02" / "data" /
                                          "victims_by_gender_age.csv").read_text().splitlines()]
-    female = [r for r in rows if r[0] == "female"]
-    assert _svg_bars(html) == len(female)
-    assert html.count("<rect ") == sum(1 for r in female if r[-1] != "c")
-    assert "/api/v1/releases/2026.03.02/tables/victims_by_gender_age?gender=female" in html
-    assert "_format=csv" in html
+    chosen = [r for r in rows if r[0] == held.group(1)]
+    chart = html[html.index('<figure class="chart" id="chart"'):html.index("</figure>")]
+    assert _svg_bars(chart) == len(chosen)
+    assert chart.count("<rect ") == sum(1 for r in chosen if r[-1] != "c")
+    # The download link is relative; here it lands on the latest release's file.
+    link = next(h for h in _hrefs(html) if h.endswith("data/victims_by_gender_age.csv"))
+    got = client.get(_follow("/explore/victims_by_gender_age", link))
+    assert got.content == (releases_dir / "2026.03.02" / "data" /
+                           "victims_by_gender_age.csv").read_bytes()
+    assert "attachment" in got.headers["content-disposition"]
 
 
 def test_methodology_shows_each_tables_privacy_parameters(client: TestClient,
                                                          releases_dir: Path) -> None:
-    html = client.get("/methodology?release=2026.03.01").text
+    html = client.get("/2026.03.01/site/methodology/index.html").text
     dp = json.loads((releases_dir / "2026.03.01" / "datapackage.json").read_text())
     for resource in dp["resources"]:
         privacy = resource["privacy"]
@@ -94,19 +156,25 @@ def test_methodology_shows_each_tables_privacy_parameters(client: TestClient,
         if privacy["method"] == "dp-table":
             assert f"{privacy['epsilon']:.6g}" in html and f"{privacy['rho']:.6g}" in html
         elif privacy["method"] == "k-anonymity":
-            assert f"<th scope=\"row\">k</th><td>{privacy['k']}</td>" in html
+            assert re.search(rf'<th scope="row"[^>]*>k</th><td><span [^>]*>{privacy["k"]}</span>',
+                             html)
             assert ", ".join(privacy["quasi_identifiers"]) in html
     assert dp["ctcollab"]["snapshot_sha256"] in html
-    assert client.get("/methodology?release=1999.01.01").status_code == 404
+    assert "open site/index.html" in client.get("/methodology").text.replace("\n", " ")
+    assert client.get("/1999.01.01/site/methodology/index.html").status_code == 404
 
 
 def test_datasets_page_lists_downloads_with_checksums(client: TestClient,
                                                       releases_dir: Path) -> None:
-    html = client.get("/datasets").text
+    url = "/2026.03.01/site/datasets/index.html"
+    html = client.get(url).text
     sums = (releases_dir / "2026.03.01" / "SHA256SUMS").read_text().splitlines()
     csv_line = next(line for line in sums if line.endswith("victims_by_year_country.csv"))
     assert csv_line.split()[0] in html
-    assert "/api/v1/releases/2026.03.01/files/data/victims_by_year_country.parquet" in html
+    link = next(h for h in _hrefs(html) if h.endswith("victims_by_year_country.parquet"))
+    got = client.get(_follow(url, link))
+    assert got.content == (releases_dir / "2026.03.01" / "data" /
+                           "victims_by_year_country.parquet").read_bytes()
 
 
 def test_partner_page_says_when_there_is_no_partner_api(client: TestClient) -> None:
@@ -114,8 +182,20 @@ def test_partner_page_says_when_there_is_no_partner_api(client: TestClient) -> N
     assert client.get("/api/v1/uploads").status_code == 404
 
 
+def test_unknown_api_paths_stay_problems(client: TestClient) -> None:
+    r = client.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_no_release_yet(tmp_path: Path) -> None:
+    with TestClient(create_app(tmp_path / "releases")) as c:
+        home = c.get("/")
+        assert home.status_code == 200 and "No release has been published yet" in home.text
+        assert c.get("/datasets").status_code == 404
+
+
 def test_static_assets_are_versioned_and_immutable(client: TestClient) -> None:
-    html = client.get("/").text
+    html = client.get("/partner").text
     href = re.search(r'href="(/static/site\.css\?v=[0-9a-f]+)"', html)
     assert href is not None
     r = client.get(href.group(1))
@@ -123,22 +203,8 @@ def test_static_assets_are_versioned_and_immutable(client: TestClient) -> None:
     assert client.get("/static/../app.py").status_code == 404
 
 
-def test_bar_chart_geometry() -> None:
-    rows: list[dict[str, Any]] = [
-        {"y": 2020, "count": 10, "lower_95": 7, "upper_95": 13, "flag": None},
-        {"y": 2021, "count": None, "lower_95": None, "upper_95": None, "flag": "c"},
-        {"y": 2022, "count": 3, "lower_95": 0, "upper_95": 6, "flag": "u"}]
-    chart = bar_chart(rows, "y", "t")
-    a, c, u = chart.bars
-    assert a.whisker_top < a.y < a.whisker_bottom <= chart.plot_bottom
-    assert c.count is None and c.height == 0 and c.flag == "c"
-    assert u.flag == "u" and u.whisker_bottom == chart.plot_bottom
-    assert "withheld" in chart.description and "95% interval 7–13" in chart.description
-    assert country_name("CIV", "fr") == "Côte d’Ivoire"
-
-
 def test_api_reference_is_generated_from_the_app(client: TestClient) -> None:
-    html = client.get("/api").text
+    html = client.get("/api/reference").text
     document = client.get("/api/v1/openapi.json").json()
     for path in document["paths"]:
         assert f"<code>{path}</code>" in html
@@ -146,3 +212,44 @@ def test_api_reference_is_generated_from_the_app(client: TestClient) -> None:
                  "unsupported-format", "missing-file", "unauthorized", "rate-limited",
                  "still-processing", "not-found"):
         assert f"<code>{code}</code>" in html, code
+
+
+def test_the_releases_api_guide_names_every_public_endpoint(client: TestClient) -> None:
+    """The guide is written into releases, so it is checked against the app that serves it."""
+    document = client.get("/api/v1/openapi.json").json()
+    for html in (client.get("/api").text, client.get("/fr/api").text):
+        for path in [*document["paths"], "/api/v1/openapi.json", "/api/reference"]:
+            assert f"<code>{path}</code>" in html, path
+
+
+def test_every_link_of_the_served_site_works(client: TestClient) -> None:
+    """Relative links written for the folder also work at the URLs the API serves."""
+    seen: set[str] = set()
+    todo = ["/", "/fr", "/countries/LBY", "/explore"]
+    while todo:
+        url = todo.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        r = client.get(url)
+        assert r.status_code == 200, url
+        if not r.headers["content-type"].startswith("text/html"):
+            continue
+        for href in _hrefs(r.text):
+            target = _follow(url, href)
+            if href.startswith("#") or not href:
+                continue
+            todo.append(target)
+    assert "/data/victims_by_gender_age.csv" in seen and "/fr/datasets/index.html" in seen
+    assert "/2026.03.01/site/index.html" in seen and "/2026.03.01/site/fr/index.html" in seen
+
+
+def test_query_parameters_of_the_live_pages_lead_to_the_static_ones(client: TestClient) -> None:
+    fr = client.get("/countries/NER?lang=fr", follow_redirects=False)
+    assert fr.status_code == 308 and fr.headers["location"] == "/fr/countries/NER"
+    assert client.get(fr.headers["location"]).text.count("<h1>Niger") == 1
+    old = client.get("/methodology?release=2026.03.01", follow_redirects=False)
+    assert old.status_code == 308
+    assert old.headers["location"] == "/2026.03.01/site/methodology/index.html"
+    missing = client.get("/methodology?release=1999.01.01")
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]

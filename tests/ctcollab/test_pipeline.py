@@ -150,7 +150,33 @@ def test_a_crash_mid_release_leaves_the_last_good_release(
         assert {r.release_id for r in conn.execute(sa.select(budget_ledger))} == {1}
 
 
-def test_a_failed_commit_removes_the_renamed_folder(
+def test_the_spend_is_on_record_before_the_folder_appears(
+        ctx: pipeline.Context, french_file: tuple[Path, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash between the commit and the rename costs budget but never leaks unrecorded."""
+    data, mapping = french_file
+    pipeline.add_org(ctx, "ong-test", "ONG Test")
+    pipeline.ingest_file(ctx, "ong-test", data, mapping=mapping)
+    from publish import release as publish_release
+
+    seen: list[int] = []
+
+    def crash_instead_of_rename(*_args: object) -> None:
+        with ctx.engine.connect() as conn:  # another connection: sees only what is committed
+            seen.append(conn.execute(sa.select(sa.func.count()).select_from(
+                budget_ledger)).scalar_one())
+        raise OSError("killed before the rename")
+
+    monkeypatch.setattr(publish_release, "publish_folder", crash_instead_of_rename)
+    with pytest.raises(OSError):
+        pipeline.release(ctx, version="2026.01.01")
+    assert seen and seen[0] > 0
+    assert not (ctx.settings.releases_dir / "2026.01.01").exists()
+    assert not (ctx.settings.releases_dir / "LATEST").exists()
+    assert not [p for p in ctx.settings.releases_dir.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_failed_commit_publishes_nothing(
         ctx: pipeline.Context, french_file: tuple[Path, Path],
         monkeypatch: pytest.MonkeyPatch) -> None:
     data, mapping = french_file

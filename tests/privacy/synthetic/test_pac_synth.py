@@ -50,3 +50,21 @@ def test_missing_pac_synth_is_a_configuration_error(small: pd.DataFrame,
     spec = SyntheticSpec(method="pac-synth", columns=COLUMNS, epsilon=1.0)
     with pytest.raises(SynthesizerUnavailable, match="pac-synth"):
         synthesize(small, spec, seed=0)
+
+
+def test_a_snapshot_too_small_for_pac_synth_is_a_clear_refusal() -> None:
+    pytest.importorskip("pacsynth", reason=NOT_INSTALLED)
+    from privacy.synthetic.errors import SynthesizerFailed
+
+    # Its noisy number of records (0.5% of epsilon) is negative half of the time on 5 cases.
+    spec = SyntheticSpec(method="pac-synth", columns=COLUMNS, epsilon=0.1, delta=1e-6)
+    tiny = make_frame(5, seed=1)
+    outcomes = set()
+    for _ in range(40):
+        try:
+            synthesize(tiny, spec, seed=0)
+            outcomes.add("ok")
+        except SynthesizerFailed as err:
+            outcomes.add("refused")
+            assert "pac-synth" in str(err)
+    assert "refused" in outcomes  # fails with probability 2^-40 if half are refused
