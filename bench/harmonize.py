@@ -10,7 +10,9 @@ The baseline, measured in the same run: `pandas.read_csv` of the same file, then
 beforehand and outside the timing — the least any harmoniser has to do.
 
 Each side runs in its own subprocess (its own peak RSS); they alternate `--repeat` times and
-the best time counts. `--profile` prints where harmonize spends its time (cProfile).
+the best time counts. The CPU time of the best run is printed too: on a shared machine it says
+about what the wall time would be without the other jobs. `--profile` prints where harmonize
+spends its time (cProfile).
 
 Run: .venv/bin/python bench/harmonize.py [--rows 1000000] [--repeat 2] [--profile]
 """
@@ -80,6 +82,7 @@ def child(side: str, path: Path, lookup_file: Path | None, profile: bool) -> dic
     mapping = load_mapping(MAPPING)
     tables = json.loads(lookup_file.read_text(encoding="utf-8")) if lookup_file else {}
     phases: dict[str, float] = {}
+    cpu_start = time.process_time()
     start = time.perf_counter()
     if side == "ctcollab":
         table = read_table(path.read_bytes(), path.name)
@@ -105,8 +108,9 @@ def child(side: str, path: Path, lookup_file: Path | None, profile: bool) -> dic
         rows = accepted = len(frame)
         assert len(mapped) == len(tables)
     seconds = time.perf_counter() - start
-    return {"side": side, "seconds": seconds, "rows": rows, "accepted": accepted,
-            "phases": phases,
+    cpu = time.process_time() - cpu_start
+    return {"side": side, "seconds": seconds, "cpu": cpu, "rows": rows, "accepted": accepted,
+            "phases": phases, "load": os.getloadavg()[0],
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -149,14 +153,16 @@ def main() -> None:
     best = {s: min(runs, key=lambda r: float(r["seconds"])) for s, runs in results.items()}
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, load average "
           f"{os.getloadavg()[0]:.1f}; Python {platform.python_version()}")
-    print(f"{'side':<34}{'best s':>8}{'rows/s':>11}{'peak RSS MiB':>14}   phases (s)")
+    print(f"{'side':<34}{'best s':>8}{'rows/s':>11}{'CPU s':>8}{'peak RSS MiB':>14}   phases (s)")
     labels = {"pandas": "read_csv + map per mapped column",
               "ctcollab": "read_table + harmonize"}
     for side in ("pandas", "ctcollab"):
         b = best[side]
         phases = ", ".join(f"{k} {v:.2f}" for k, v in b["phases"].items())
         print(f"{labels[side]:<34}{b['seconds']:>8.2f}{b['rows'] / b['seconds']:>11,.0f}"
-              f"{b['peak_mib']:>14,.0f}   {phases}")
+              f"{b['cpu']:>8.2f}{b['peak_mib']:>14,.0f}   {phases}")
+        runs = ", ".join(f"{r['seconds']:.2f} (load {r['load']:.1f})" for r in results[side])
+        print(f"{'':<34}runs: {runs}")
     ours = best["ctcollab"]
     print(f"cases accepted: {ours['accepted']:,} of {ours['rows']:,} rows")
     print(f"ratio ingest+harmonize / bare pandas (rows/s): "

@@ -146,3 +146,73 @@ def test_batched_case_keys_are_the_standard_hmac(ids: list[str], secret: bytes) 
                 for i in ids]
     assert case_keys(secret, 3, ids) == expected
     assert [case_key(secret, 3, i) for i in ids] == expected
+
+
+# Pieces of NOT_SUPPLIED tokens, separators of normalise_token and other text, so that
+# generated cells often fold to a token, or nearly.
+_NEAR_TOKENS = st.lists(st.sampled_from([
+    "n", "a", "na", "N", "A", "nan", "NULL", "none", "non", "renseigne", "renseignee",
+    "Not", "Recorded", "s", "o", "sans", "objet", "99", "9", "-", "--", "/", ".", " ", "_",
+    "\t", "\x1c", "\x1f", "(", ")", "'", ",", ";", ":", "é", "–", "’", "\u00a0", "x", "0",
+]), max_size=6).map("".join)
+
+
+@given(st.lists(st.one_of(_NEAR_TOKENS, st.text(max_size=12)), max_size=40))
+def test_vectorised_not_supplied_is_is_not_supplied(values: list[str]) -> None:
+    """The regular expression over ASCII cells gives normalise_token's answer."""
+    import numpy as np
+
+    from harmonize import harmonizer
+    from harmonize.matching import is_not_supplied
+
+    array = np.array(values, dtype=object)
+    original = harmonizer._VECTORISE_FROM
+    harmonizer._VECTORISE_FROM = 0
+    try:
+        got = harmonizer._not_supplied_values(array)
+    finally:
+        harmonizer._VECTORISE_FROM = original
+    assert got.tolist() == [is_not_supplied(v) for v in values]
+
+
+@given(st.lists(st.sampled_from(["a", "b", "c", " a", "", "N/A"]), max_size=30))
+def test_repeats_from_codes_are_duplicated(values: list[str]) -> None:
+    from harmonize.harmonizer import _repeats
+
+    codes, _ = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    expected = pd.Series(values, dtype=object).duplicated(keep="first").tolist()
+    assert _repeats(codes).tolist() == expected
+
+
+@given(st.lists(st.text(max_size=30), max_size=20), st.binary(min_size=1, max_size=100))
+def test_case_key_column_is_the_list_of_case_keys(ids: list[str], secret: bytes) -> None:
+    from harmonize.harmonizer import _case_key_array, case_keys
+
+    column = _case_key_array(secret, 5, ids)
+    assert column.dtype == "string"
+    assert list(column) == case_keys(secret, 5, ids)
+
+
+def test_ages_from_birth_dates_need_a_registration_date() -> None:
+    """Without a registration date there is no age to compute (this used to raise)."""
+    mapping = parse_mapping("""
+mapping_version: "test-org/1"
+case_id: "id"
+fields:
+  age_broad: {column: "born", kind: birth_date, date_format: "%d/%m/%Y"}
+""")
+    frame = pd.DataFrame({"id": ["A", "B"], "born": ["12/03/2000", ""]}, dtype=object)
+    h = harmonize(frame, [2, 3], mapping, org_id=1, secret=SECRET)
+    assert h.cases["age_broad"].isna().all() and h.cases["majority_status"].isna().all()
+    assert not h.quarantine
+
+
+@given(st.lists(st.one_of(st.text(max_size=8), st.sampled_from([" a ", "\x1c\u3000b\x85"])),
+                max_size=20))
+def test_stripping_ids_is_pandas_strip(values: list[str]) -> None:
+    from harmonize.harmonizer import _strip
+
+    col = pd.Series(values, dtype=object)
+    pd.testing.assert_series_equal(_strip(col), col.str.strip())
+    mixed = pd.Series([*values, None, float("nan")], dtype=object)
+    pd.testing.assert_series_equal(_strip(mixed), mixed.str.strip())
