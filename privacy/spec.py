@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
@@ -28,8 +29,18 @@ class TableSpec(BaseModel):
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
+    #: the title in the site's other languages, by language code (e.g. fr)
+    titles: dict[str, str] = Field(default_factory=dict)
     dimensions: tuple[str, ...] = Field(min_length=1, max_length=3)
     weight: float = Field(1.0, gt=0)
+
+    @field_validator("titles")
+    @classmethod
+    def _language_codes(cls, titles: dict[str, str]) -> dict[str, str]:
+        for code in titles:
+            if not re.fullmatch(r"[a-z]{2}", code):
+                raise ValueError(f"{code!r} is not a two-letter language code")
+        return titles
 
     @field_validator("dimensions")
     @classmethod

@@ -68,6 +68,7 @@ def _resource_entry(folder: Path, res: Resource, csv_path: Path) -> dict[str, An
     return {
         "name": res.name,
         "title": res.title + (" (SYNTHETIC DATA)" if res.synthetic else ""),
+        **({"titles": res.titles} if res.titles else {}),
         "description": res.description,
         "type": "table",
         "path": csv_path.relative_to(folder).as_posix(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
@@ -28,6 +28,8 @@ class Resource:
     schema: dict[str, Any]
     privacy: dict[str, Any]
     report_markdown: str = ""
+    #: the title in the site's other languages (language code -> title)
+    titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def synthetic(self) -> bool:
@@ -39,6 +41,7 @@ def from_kanon(result: KAnonResult) -> Resource:
     return Resource(
         name="cases_kanon",
         title=f"Case-level data, k-anonymised (k = {result.spec.k})",
+        titles={"fr": f"Données individuelles, k-anonymisées (k = {result.spec.k})"},
         description=("One row per identified victim, in CTDC's columns and labels, generalised "
                      "and suppressed until every combination of the quasi-identifiers is shared "
                      f"by at least {result.spec.k} cases. Rows are shuffled."),
@@ -55,6 +58,7 @@ def from_synthetic(result: SyntheticResult) -> Resource:
     return Resource(
         name="cases_synthetic",
         title="SYNTHETIC case-level data (differentially private)",
+        titles={"fr": "Données individuelles SYNTHÉTIQUES (confidentialité différentielle)"},
         description=("Synthetic records drawn from a differentially private model of the "
                      "cases: no row is a real person. Good for exploring patterns across "
                      "variables; not for counting rare groups."),
@@ -72,6 +76,7 @@ def from_dp_table(table: DpTable) -> Resource:
     return Resource(
         name=table.spec.name,
         title=table.spec.title,
+        titles=dict(table.spec.titles),
         description=(f"Differentially private counts of identified victims by {dims}, over "
                      "every category of the public vocabularies (empty cells included)."),
         method="dp-table",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -140,3 +141,19 @@ def number(value: int | float | str, lang: str) -> str:
     if "e" in text:
         return text
     return format_decimal(Decimal(text), format="#,##0.######", locale=lang)
+
+
+@dataclass(frozen=True)
+class Title:
+    """A resource's title in a language, and where it stands in datapackage.json."""
+
+    text: str
+    key: str
+
+
+def resource_title(index: int, resource: dict[str, Any], lang: str) -> Title:
+    """The title in ``lang`` if the release gives one, else the (English) title."""
+    own = (resource.get("titles") or {}).get(lang)
+    if lang != "en" and own:
+        return Title(str(own), f"resources.{index}.titles.{lang}")
+    return Title(str(resource["title"]), f"resources.{index}.title")

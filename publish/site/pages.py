@@ -191,7 +191,14 @@ def headline(tables: list[Aggregate], lang: str, size: int = 5) -> Headline | No
         rows = rows[rows["country_of_exploitation"] != ""]
         if rows.empty:
             continue
-        year = max(rows[years[0]], key=lambda y: (y != "", y))
+        # The latest year with a full row of published figures: the last year or two are
+        # often still thin (cases are registered late), and one withheld-looking figure
+        # would make a poor headline. Failing that, the year with the most.
+        per_year = rows[rows[years[0]] != ""].groupby(years[0]).size()
+        if per_year.empty:
+            continue
+        full = [str(y) for y, k in per_year.items() if k >= size]
+        year = max(full) if full else str(per_year.idxmax())
         top = rows[rows[years[0]] == year]
         top = top.assign(n=pd.to_numeric(top["count"], errors="coerce")).sort_values(
             "n", ascending=False, kind="stable")[:size]

@@ -20,6 +20,7 @@ from publish.site.labels import (
     country_name,
     number,
     region_names,
+    resource_title,
     ui,
     value_label,
 )
@@ -137,6 +138,7 @@ def write_site(folder: Path, meta: ReleaseMeta, dp: dict[str, Any], citation: st
                 "column": lambda c, _lang=lang: column_title(c, _lang),
                 "label": lambda c, v, _lang=lang: value_label(c, v, _lang),
                 "country": lambda c, _lang=lang: country_name(c, _lang),
+                "title": lambda i, r, _lang=lang: resource_title(i, r, _lang),
             }
             html = TEMPLATES.get_template(page.template).render(**context)
             target = base / page.path

@@ -60,10 +60,10 @@ def test_home_country_page_and_chart(site: tuple[str, Partner, Any],
     expect(page.locator("html")).to_have_attribute("lang", "fr")
 
     page.get_by_role("navigation", name="Principale").get_by_role("link", name="Explorer").click()
-    page.get_by_role("link", name="Identified victims by gender and age band").click()
+    page.get_by_role("link", name="Victimes identifiées par genre et tranche d’âge").click()
     expect(page).to_have_url(re.compile(r"/fr/explore/victims_by_gender_age\.html$"))
     figure = page.locator("#chart")
-    expect(figure.locator("figcaption")).to_contain_text("Identified victims by gender and age")
+    expect(figure.locator("figcaption")).to_contain_text("Victimes identifiées par genre et")
     svg = figure.locator("svg")
     expect(svg).to_be_visible()
     bands = len(SCHEMA.vocabularies["age_band"].codes)

@@ -36,6 +36,7 @@ EXTERNAL = re.compile(r"https?://", re.IGNORECASE)
 CITIZENSHIP_TABLE = """
     - name: victims_by_year_citizenship
       title: Identified victims by year of registration and citizenship
+      titles: {fr: "Victimes identifiées par année d’enregistrement et nationalité"}
       dimensions: [year_of_registration, citizenship]
 """
 
@@ -250,6 +251,12 @@ def test_french_pages_are_in_french_and_english_pages_in_english(release: Path,
     assert "Côte d’Ivoire" in fr_home or "Égypte" in fr_home or "Algérie" in fr_home
     assert "Intervalle à 95 %" in fr_home and "95% interval" not in fr_home
     assert "Skip to content" not in fr_home and "Aller au contenu" in fr_home
+    # Table titles too, from the spec's translations (traced to datapackage.json's titles).
+    fr_explore = (root / "fr" / "explore" / "index.html").read_text()
+    assert "Victimes identifiées par genre et tranche d’âge" in fr_explore
+    assert "Identified victims by gender and age band" not in fr_explore
+    assert ".titles.fr" in fr_explore and ".titles." not in (root / "explore" /
+                                                             "index.html").read_text()
 
 
 def test_methodology_says_where_the_site_is_and_that_it_works_offline(release: Path) -> None:
@@ -304,3 +311,27 @@ def test_a_release_with_its_site_is_still_a_valid_data_package(release: Path) ->
     dp = json.loads((release / "datapackage.json").read_text())
     assert dp["ctcollab"]["earlier_releases"] == ["2026.04.01"]
     assert not any(r["path"].startswith("site/") for r in dp["resources"])
+
+
+def test_the_headline_year_is_the_latest_with_a_full_row_of_figures() -> None:
+    from publish.site.pages import Aggregate, headline
+
+    def cell(year: str, country: str, count: int, flag: str = "") -> dict[str, str]:
+        return {"year_of_registration": year, "country_of_exploitation": country,
+                "count": "" if flag == "c" else str(count), "lower_95": "0",
+                "upper_95": str(count + 9), "flag": flag}
+
+    rows = [cell("2023", c, 40 + i) for i, c in enumerate(("LBY", "NGA", "MLI", "NER", "TCD",
+                                                             "SDN"))]
+    rows += [cell("2024", "LBY", 30), cell("2024", "NGA", 12, "u")]  # a thin, recent year
+    rows += [cell("2024", c, 0, "c") for c in ("MLI", "NER", "TCD", "SDN")]
+    table = Aggregate(0, {"name": "t", "path": "data/t.csv", "privacy": {
+        "dimensions": ["year_of_registration", "country_of_exploitation"]}},
+        pd.DataFrame(rows))
+    top = headline([table], "en")
+    assert top is not None and top.year == "2023"
+    assert [c.code for c in top.cells] == ["SDN", "TCD", "NER", "MLI", "NGA"]
+    # With no year full, the year with the most published figures.
+    thin = Aggregate(0, table.resource, pd.DataFrame(rows[6:]))
+    top = headline([thin], "en")
+    assert top is not None and top.year == "2024" and len(top.cells) == 2
