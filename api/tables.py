@@ -28,6 +28,8 @@ RESERVED = frozenset({FORMAT, SIZE, NEXT, FACET})
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _MAX_VALUES = 300  # values of one filter in one request
 Ids = npt.NDArray[np.int32]
+YES_NO = frozenset({"0", "1"})
+_YES_NO_WORDS = {"true": "1", "yes": "1", "false": "0", "no": "0"}
 
 
 def shown_name(name: str) -> str:
@@ -47,6 +49,13 @@ class Column:
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "description": self.description,
                 "type": self.type, "filter": self.filterable}
+
+    def normalise(self, value: str) -> str:
+        """A yes/no column (codes 0 and 1) also takes true/false and yes/no, as people
+        write them in a query (``?is_forced_labour=true``)."""
+        if self.categories == YES_NO:
+            return _YES_NO_WORDS.get(value.strip().lower(), value)
+        return value
 
     def check(self, value: str) -> None:
         """Refuse a filter value that cannot occur in this column (says which, not what)."""
@@ -206,6 +215,7 @@ class Table:
                         f"unknown filter {shown_name(name)} for table {self.name!r}",
                         hint="filters: " + ", ".join(c.name for c in self.columns
                                                      if c.filterable))
+                value = col.normalise(value)
                 col.check(value)
                 values = filters.setdefault(name, [])
                 if value not in values:

@@ -64,6 +64,25 @@ def test_filters_match_the_published_file(client: TestClient, releases_dir: Path
     assert V in body["release"]["citation"]
 
 
+@pytest.mark.parametrize(("word", "code"), [("true", "1"), ("Yes", "1"), ("false", "0"),
+                                            ("no", "0"), ("1", "1")])
+def test_a_yes_no_column_takes_words_as_people_write_them(client: TestClient,
+                                                          releases_dir: Path, word: str,
+                                                          code: str) -> None:
+    name = "forced_labour_by_year_country"
+    body = client.get(f"/api/v1/releases/{V}/tables/{name}",
+                      params={"country_of_exploitation": "LBY", "is_forced_labour": word,
+                              "_size": 100}).json()
+    expected = [r for r in _file_rows(releases_dir, name)
+                if r["country_of_exploitation"] == "LBY" and r["is_forced_labour"] == code]
+    assert body["total"] == len(expected) > 0
+    assert {r["is_forced_labour"] for r in body["rows"]} == {int(code)}
+    assert body["filters"]["is_forced_labour"] == [code]
+    # Words stay refused where the column is not yes/no.
+    bad = client.get(f"/api/v1/releases/{V}/tables/{name}", params={"year_of_registration": word})
+    assert bad.status_code == 400 if word != "1" else bad.status_code == 200
+
+
 def test_repeated_values_are_or_and_empty_matches_not_supplied(client: TestClient,
                                                                releases_dir: Path) -> None:
     rows = _file_rows(releases_dir)
