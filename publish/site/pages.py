@@ -42,6 +42,15 @@ class Fixed:
     code: str
 
 
+def _unknown_codes(column: str) -> set[str]:
+    """The codes of a column that say nothing: not supplied, and its vocabulary's unknown."""
+    try:
+        vocabulary = SCHEMA.vocabulary_of(SCHEMA.field(column))
+    except KeyError:  # a year, or a field without a vocabulary
+        return {""}
+    return {""} | {v.code for v in vocabulary.values if v.unknown}
+
+
 @dataclass
 class Aggregate:
     """A DP table of the release: its resource entry, index in datapackage.json and rows."""
@@ -86,6 +95,9 @@ class Aggregate:
         default for a chart. The sum only chooses; it is never shown."""
         rows = self.rows(fixed)
         rows = rows[rows["flag"] != "c"]
+        # A chart of "unknown country" or "not supplied" is a poor default: prefer a value.
+        known = rows[~rows[column].isin(_unknown_codes(column))]
+        rows = known if not known.empty else rows
         if rows.empty:
             return str(self.frame[column].iloc[0])
         totals = pd.to_numeric(rows["count"], errors="coerce").groupby(rows[column]).sum()

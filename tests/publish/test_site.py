@@ -335,3 +335,19 @@ def test_the_headline_year_is_the_latest_with_a_full_row_of_figures() -> None:
     thin = Aggregate(0, table.resource, pd.DataFrame(rows[6:]))
     top = headline([thin], "en")
     assert top is not None and top.year == "2024" and len(top.cells) == 2
+
+
+def test_a_chart_defaults_to_a_known_value_not_to_unknown() -> None:
+    from publish.site.pages import Aggregate
+
+    def cell(year: str, country: str, count: int) -> dict[str, str]:
+        return {"year_of_registration": year, "citizenship": country, "count": str(count),
+                "lower_95": "0", "upper_95": str(count + 9), "flag": ""}
+
+    rows = [cell("2023", "unknown", 300), cell("2023", "", 200), cell("2023", "NGA", 40),
+            cell("2023", "MLI", 60), cell("2024", "NGA", 30)]
+    table = Aggregate(0, {"name": "t", "path": "data/t.csv", "privacy": {
+        "dimensions": ["year_of_registration", "citizenship"]}}, pd.DataFrame(rows))
+    assert table.busiest("citizenship", []) == "NGA"  # 70 over two years, against 60
+    only_unknown = Aggregate(0, table.resource, pd.DataFrame(rows[:2]))
+    assert only_unknown.busiest("citizenship", []) == "unknown"
