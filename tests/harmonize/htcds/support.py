@@ -9,13 +9,14 @@ import dataclasses
 import io
 import re
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from xml.etree import ElementTree
 
 import openpyxl
+import pandas as pd
 
 HTCDS_DIR = Path(__file__).resolve().parents[4] / "shared" / "data" / "htcds"
 PLAIN_TEMPLATE = HTCDS_DIR / "HTCDS_Excel_Spreadsheet_v2.0.xlsx"
@@ -260,6 +261,23 @@ def single_select(case: Case) -> Case:
 
 def age_band(age: int) -> str:
     return next(code for lo, hi, code in AGE_BANDS if lo <= age <= hi)
+
+
+def compare_cases(cases: Iterable[Case], stored: pd.DataFrame, key_of: Callable[[Case], str],
+                  case_date: Callable[[Case], date | None]) -> int:
+    """Assert every case's stored row (``stored`` indexed by case key) holds its expected
+    values, field by field; returns how many values were compared."""
+    compared = 0
+    for c in cases:
+        row = stored.loc[key_of(c)]
+        for name, value in expected(c, case_date(c)).items():
+            got = row[name]
+            if value is None:
+                assert pd.isna(got), (c.n, name, got)
+            else:
+                assert not pd.isna(got) and got == value, (c.n, name, got, value)
+            compared += 1
+    return compared
 
 
 def expected(case: Case, case_date: date | None) -> dict[str, object]:
