@@ -72,8 +72,7 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     return load_settings(home=tmp_path / "home", database_url=db_url, budget_rho_cap=5.0)
 
 
-@pytest.fixture
-def loaded(ctx: pipeline.Context, tmp_path: Path) -> pipeline.Context:
+def _ingest_cases(ctx: pipeline.Context, tmp_path: Path) -> pipeline.Context:
     data = tmp_path / "registre.csv"
     # pac-synth spends 0.5% of its epsilon on a noisy number of records and fails when that
     # comes out negative: at epsilon 4, 1,000 cases make that a 1e-9 event.
@@ -83,6 +82,11 @@ def loaded(ctx: pipeline.Context, tmp_path: Path) -> pipeline.Context:
     pipeline.add_org(ctx, "ong-test", "ONG Test")
     pipeline.ingest_file(ctx, "ong-test", data, mapping=mapping)
     return ctx
+
+
+@pytest.fixture
+def loaded(ctx: pipeline.Context, tmp_path: Path) -> pipeline.Context:
+    return _ingest_cases(ctx, tmp_path)
 
 
 def _data_files(path: Path) -> dict[str, bytes]:
@@ -202,14 +206,8 @@ def test_an_over_cap_pac_synth_release_writes_nothing(tmp_path: Path, db_url: st
 
     # Room for the tables (rho 0.25) and one pac-synth at epsilon 4, not for a second one.
     cap = epsilon_of(0.5, 1e-6 - 2e-7) + 6.0
-    ctx = pipeline.init(load_settings(home=tmp_path / "h", database_url=db_url,
-                                      budget_epsilon_cap=cap))
-    data = tmp_path / "registre.csv"
-    data.write_bytes(french_csv(_rows(1000)))
-    mapping = tmp_path / "m.yaml"
-    mapping.write_text(FRENCH_MAPPING, encoding="utf-8")
-    pipeline.add_org(ctx, "ong-test", "ONG Test")
-    pipeline.ingest_file(ctx, "ong-test", data, mapping=mapping)
+    ctx = _ingest_cases(pipeline.init(load_settings(
+        home=tmp_path / "h", database_url=db_url, budget_epsilon_cap=cap)), tmp_path)
     pipeline.release(ctx, spec=parse_spec(PAC_SPEC), version="v1")
     with pytest.raises(BudgetExceeded) as err:
         pipeline.release(ctx, spec=parse_spec(PAC_SPEC), version="v2")
