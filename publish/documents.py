@@ -18,13 +18,20 @@ from publish.resources import Resource
 from schemas.codebook import codebook
 from schemas.definition import SCHEMA
 
-TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("publish", "templates"),
-    autoescape=jinja2.select_autoescape(["html"]),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+
+def environment(folder: str = "templates") -> jinja2.Environment:
+    """Jinja2 over one of publish's template folders: strict (a missing value is an error,
+    never an empty cell of a published document), HTML autoescaped."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("publish", folder),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+TEMPLATES = environment()
 PUBLISHER = "ctcollab counter-trafficking data collaborative"
 
 

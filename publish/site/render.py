@@ -9,8 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
+from publish.documents import environment
 from publish.meta import ReleaseMeta
 from publish.site import pages
 from publish.site.labels import (
@@ -31,13 +30,7 @@ from publish.site.labels import (
 # at the root. Release files are one level above the site (../data/...).
 SITE = "site"
 ASSETS = ("site.css", "site.js")
-TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("publish", "templates/site"),
-    autoescape=jinja2.select_autoescape(["html"]),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+TEMPLATES = environment("templates/site")
 NAV = (("index.html", "nav_home"), ("explore/index.html", "nav_explore"),
        ("datasets/index.html", "nav_datasets"), ("methodology/index.html", "nav_methodology"),
        ("api/index.html", "nav_api"))
