@@ -1,10 +1,26 @@
-"""Exact contingency tables over public domains, counted where the data sits (SQL GROUP BY)."""
+"""Exact contingency tables over public domains, counted where the data sits (SQL GROUP BY).
+
+A release's tables are counted together: one ``GROUP BY`` over the union of their
+dimensions (:func:`scan_plan`), then each table is summed out of that small result in numpy
+(:func:`table_counts`). This is exact because every dimension is one single-valued column
+of ``cases`` (multi-select answers are one flag column per value), so each case sits in
+exactly one group of the finer grouping and in exactly one cell of every coarser table:
+a coarser table's count is the sum of the finer groups that agree with it on its own
+dimensions. Values outside a table's public domain are dropped only on that table's own
+dimensions, never on the dimensions summed away, exactly as a direct ``GROUP BY`` would;
+``NULL`` ("not supplied") is a group of its own in SQL and a cell of its own here.
+"""
 
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 
 from schemas.definition import SCHEMA
@@ -32,20 +48,131 @@ def cells(dimensions: tuple[str, ...], year_min: int) -> list[Cell]:
     return list(itertools.product(*(domain(d, year_min) for d in dimensions)))
 
 
+def _normalise(value: object, dimension: str) -> object:
+    """A stored value as the domain writes it (SQLite may hand a flag back as an integer)."""
+    if isinstance(value, int) and SCHEMA.field(dimension).type == "flag":
+        return bool(value)
+    return value
+
+
 def exact_counts(
     conn: sa.Connection, dimensions: tuple[str, ...], year_min: int
 ) -> dict[Cell, int]:
-    """Count cases per cell of the full public domain (empty cells are zero).
+    """Count cases per cell of the full public domain (empty cells are zero), one scan.
 
     Rows whose value lies outside the domain (e.g. a year before ``year_min``) are dropped:
     dropping rows never increases one case's contribution, so sensitivity stays 1.
+    A release counts all its tables at once with :func:`exact_counts_many`; this direct
+    ``GROUP BY`` of one table is what that must equal.
     """
     counted = counted_cases().subquery()
     cols = [counted.c[d] for d in dimensions]
     query = sa.select(*cols, sa.func.count()).group_by(*cols)
-    found = {tuple(row[:-1]): int(row[-1]) for row in conn.execute(query)}
-    allowed = cells(dimensions, year_min)
-    normalised = {tuple(bool(v) if isinstance(v, int) and SCHEMA.field(d).type == "flag" else v
-                        for v, d in zip(key, dimensions, strict=True)): n
-                  for key, n in found.items()}
-    return {cell: normalised.get(cell, 0) for cell in allowed}
+    normalised: dict[Cell, int] = {}
+    for row in conn.execute(query):
+        key = tuple(_normalise(v, d) for v, d in zip(row[:-1], dimensions, strict=True))
+        # Distinct stored values can read back as one value (1 and 2 in an SQLite flag).
+        normalised[key] = normalised.get(key, 0) + int(row[-1])
+    return {cell: normalised.get(cell, 0) for cell in cells(dimensions, year_min)}
+
+
+def scan_plan(dimension_sets: Iterable[tuple[str, ...]],
+              max_columns: int | None = None) -> list[tuple[str, ...]]:
+    """The groupings to count so that every dimension set is a subset of one of them.
+
+    Dimension sets contained in another are covered by it; the remaining (maximal) ones
+    are merged greedily, largest first, into the first grouping whose union stays within
+    ``max_columns`` columns. Without a limit that is one grouping: the union of all
+    dimensions, one scan of the cases. Its result has at most one row per case, and in
+    practice far fewer (the combinations present), so the limit is only a memory valve.
+    """
+    distinct = list(dict.fromkeys(tuple(s) for s in dimension_sets))
+    maximal = [s for s in distinct if not any(set(s) < set(t) for t in distinct)]
+    groupings: list[list[str]] = []
+    for dims in sorted(maximal, key=len, reverse=True):  # stable: spec order among equals
+        for grouping in groupings:
+            union = [*grouping, *(d for d in dims if d not in grouping)]
+            if max_columns is None or len(union) <= max_columns:
+                grouping[:] = union
+                break
+        else:
+            groupings.append(list(dims))
+    return [tuple(g) for g in groupings]
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """The result of one ``GROUP BY``: the stored value combinations present, and counts."""
+
+    dimensions: tuple[str, ...]
+    values: tuple[np.ndarray, ...]  # one object array per dimension, one entry per group
+    counts: np.ndarray  # int64, one per group
+
+
+def group_by(conn: sa.Connection, dimensions: tuple[str, ...]) -> Grouped:
+    """One scan of the counted cases, grouped by ``dimensions`` (NULL is a group)."""
+    counted = counted_cases().subquery()
+    cols = [counted.c[d] for d in dimensions]
+    rows = conn.execute(sa.select(*cols, sa.func.count()).group_by(*cols)).all()
+    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(dimensions) + 1)
+    values = []
+    for column in columns[:-1]:
+        array = np.empty(len(rows), dtype=object)
+        array[:] = column
+        values.append(array)
+    return Grouped(dimensions, tuple(values), np.asarray(columns[-1], dtype=np.int64))
+
+
+def _domain_codes(values: np.ndarray, dimension: str, year_min: int) -> tuple[np.ndarray, int]:
+    """Each group's position in the dimension's domain; ``len(domain)`` when outside it."""
+    dom = domain(dimension, year_min)
+    position = {v: i for i, v in enumerate(dom)}
+    found, uniques = pd.factorize(values, use_na_sentinel=True)  # NULL -> -1
+    # One entry per distinct stored value, then NULL last, so that -1 picks "not supplied".
+    lookup = np.array([position.get(_normalise(v, dimension), len(dom)) for v in uniques]
+                      + [position[None]], dtype=np.int64)
+    codes: np.ndarray = lookup[found]
+    return codes, len(dom)
+
+
+def table_counts(grouped: Grouped, dimensions: tuple[str, ...], year_min: int,
+                 codes: dict[str, tuple[np.ndarray, int]] | None = None) -> np.ndarray:
+    """A table's exact counts in the order of ``cells(dimensions, year_min)``.
+
+    Summed out of a grouping that contains the table's dimensions. Every dimension gets
+    one extra slot for values outside its domain: summed over when the dimension is
+    summed away (those cases still count in the coarser table), cut off when it is one of
+    the table's own (they are never published).
+    """
+    if not set(dimensions) <= set(grouped.dimensions):
+        raise ValueError(f"{dimensions} is not within the grouping {grouped.dimensions}")
+    codes = {} if codes is None else codes
+    sizes = []
+    index = np.zeros(len(grouped.counts), dtype=np.int64)
+    for d in dimensions:
+        if d not in codes:
+            codes[d] = _domain_codes(grouped.values[grouped.dimensions.index(d)], d, year_min)
+        code, size = codes[d]
+        index = index * (size + 1) + code
+        sizes.append(size)
+    slots = math.prod(s + 1 for s in sizes)
+    summed = np.bincount(index, weights=grouped.counts, minlength=slots)
+    inside = summed.reshape([s + 1 for s in sizes])[tuple(slice(0, s) for s in sizes)]
+    # Float sums of integer counts are exact up to 2**53 cases.
+    return np.rint(inside).astype(np.int64).reshape(-1)
+
+
+def exact_counts_many(conn: sa.Connection, dimension_sets: Sequence[tuple[str, ...]],
+                      year_min: int, *, max_columns: int | None = None) -> list[np.ndarray]:
+    """Every table's exact counts (``cells`` order), from one scan per :func:`scan_plan`.
+
+    Equal, cell for cell, to :func:`exact_counts` of each table on its own.
+    """
+    groupings = scan_plan(dimension_sets, max_columns)
+    grouped = [group_by(conn, g) for g in groupings]
+    codes: list[dict[str, tuple[np.ndarray, int]]] = [{} for _ in groupings]
+    out = []
+    for dims in dimension_sets:
+        i = next(i for i, g in enumerate(groupings) if set(dims) <= set(g))
+        out.append(table_counts(grouped[i], tuple(dims), year_min, codes[i]))
+    return out

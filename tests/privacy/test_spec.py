@@ -36,3 +36,25 @@ def test_only_fields_with_a_public_domain_can_be_tabulated(dimension: str) -> No
     with pytest.raises(SpecInvalid) as err:
         parse_spec(SPEC.replace("[age_broad]", f"[{dimension}]") % "by_age")
     assert "public domain" in str(err.value)
+
+
+def test_pac_synth_fits_the_default_caps_without_a_delta_of_its_own() -> None:
+    from ctcollab.settings import Settings
+    from privacy.ledger import Cap
+
+    spec = parse_spec(SPEC % "by_age" + """
+synthetic:
+  method: pac-synth
+  epsilon: 4.0
+""")
+    assert spec.synthetic is not None and spec.synthetic.delta == 1e-7
+    defaults = Settings()
+    cap = Cap.of(defaults.budget_rho_cap, defaults.budget_delta_cap,
+                 defaults.budget_epsilon_cap)
+    planned = spec.planned()
+    assert planned.approx_delta < cap.delta and planned.epsilon(cap.delta) <= cap.epsilon
+    # The marginal synthesizer keeps its reporting delta; an explicit delta is kept.
+    assert parse_spec(SPEC % "by_age" + "synthetic: {method: marginal, rho: 0.5}\n"
+                      ).synthetic.delta == 1e-6  # type: ignore[union-attr]
+    assert parse_spec(SPEC % "by_age" + "synthetic: {method: pac-synth, epsilon: 4.0, "
+                      "delta: 1.0e-8}\n").synthetic.delta == 1e-8  # type: ignore[union-attr]
