@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,8 @@ from schemas.definition import SCHEMA
 from schemas.tables import counted_cases
 
 Cell = tuple[object, ...]
+# Groups read from the database at a time when counting many tables from one scan.
+PART_SIZE = 200_000
 
 
 def domain(field_name: str, year_min: int) -> tuple[object, ...]:
@@ -109,11 +112,7 @@ class Grouped:
     counts: np.ndarray  # int64, one per group
 
 
-def group_by(conn: sa.Connection, dimensions: tuple[str, ...]) -> Grouped:
-    """One scan of the counted cases, grouped by ``dimensions`` (NULL is a group)."""
-    counted = counted_cases().subquery()
-    cols = [counted.c[d] for d in dimensions]
-    rows = conn.execute(sa.select(*cols, sa.func.count()).group_by(*cols)).all()
+def _grouped(dimensions: tuple[str, ...], rows: Sequence[sa.Row[Any]]) -> Grouped:
     columns = list(zip(*rows, strict=True)) if rows else [()] * (len(dimensions) + 1)
     values = []
     for column in columns[:-1]:
@@ -121,6 +120,26 @@ def group_by(conn: sa.Connection, dimensions: tuple[str, ...]) -> Grouped:
         array[:] = column
         values.append(array)
     return Grouped(dimensions, tuple(values), np.asarray(columns[-1], dtype=np.int64))
+
+
+def _group_by_query(dimensions: tuple[str, ...]) -> sa.Select[Any]:
+    counted = counted_cases().subquery()
+    cols = [counted.c[d] for d in dimensions]
+    return sa.select(*cols, sa.func.count()).group_by(*cols)
+
+
+def group_by(conn: sa.Connection, dimensions: tuple[str, ...]) -> Grouped:
+    """One scan of the counted cases, grouped by ``dimensions`` (NULL is a group)."""
+    return _grouped(dimensions, conn.execute(_group_by_query(dimensions)).all())
+
+
+def group_by_parts(conn: sa.Connection, dimensions: tuple[str, ...],
+                   part_size: int = PART_SIZE) -> Iterator[Grouped]:
+    """The same groups as :func:`group_by`, fetched ``part_size`` at a time."""
+    result = conn.execute(_group_by_query(dimensions),
+                          execution_options={"yield_per": part_size})
+    for rows in result.partitions():
+        yield _grouped(dimensions, rows)
 
 
 def _domain_codes(values: np.ndarray, dimension: str, year_min: int) -> tuple[np.ndarray, int]:
@@ -163,16 +182,24 @@ def table_counts(grouped: Grouped, dimensions: tuple[str, ...], year_min: int,
 
 
 def exact_counts_many(conn: sa.Connection, dimension_sets: Sequence[tuple[str, ...]],
-                      year_min: int, *, max_columns: int | None = None) -> list[np.ndarray]:
+                      year_min: int, *, max_columns: int | None = None,
+                      part_size: int = PART_SIZE) -> list[np.ndarray]:
     """Every table's exact counts (``cells`` order), from one scan per :func:`scan_plan`.
 
-    Equal, cell for cell, to :func:`exact_counts` of each table on its own.
+    Equal, cell for cell, to :func:`exact_counts` of each table on its own. A grouping's
+    result is read in parts and every table it covers is summed part by part, so memory
+    stays bounded by ``part_size`` groups plus the tables' own cells even when the
+    grouping has nearly as many combinations as there are cases.
     """
     groupings = scan_plan(dimension_sets, max_columns)
-    grouped = [group_by(conn, g) for g in groupings]
-    codes: list[dict[str, tuple[np.ndarray, int]]] = [{} for _ in groupings]
-    out = []
-    for dims in dimension_sets:
-        i = next(i for i, g in enumerate(groupings) if set(dims) <= set(g))
-        out.append(table_counts(grouped[i], tuple(dims), year_min, codes[i]))
+    home = [next(i for i, g in enumerate(groupings) if set(dims) <= set(g))
+            for dims in dimension_sets]
+    out = [np.zeros(math.prod(len(domain(d, year_min)) for d in dims), dtype=np.int64)
+           for dims in dimension_sets]
+    for i, grouping in enumerate(groupings):
+        for part in group_by_parts(conn, grouping, part_size):
+            codes: dict[str, tuple[np.ndarray, int]] = {}
+            for j, dims in enumerate(dimension_sets):
+                if home[j] == i:
+                    out[j] += table_counts(part, tuple(dims), year_min, codes)
     return out
