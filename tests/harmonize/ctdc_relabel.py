@@ -13,7 +13,7 @@ import pandas as pd
 
 from harmonize.harmonizer import Harmonized, harmonize
 from harmonize.mapping import parse_mapping
-from harmonize.suggest import draft_yaml, suggest
+from harmonize.suggest import _aliases, _name_score, draft_yaml, suggest
 from ingest.table import RawTable
 from schemas.ctdc_form import from_ctdc
 from schemas.definition import SCHEMA, normalise_token
@@ -124,3 +124,51 @@ def synonym_clashes(lang: str) -> dict[str, dict[str, list[str]]]:
         if clashes:
             out[name] = clashes
     return out
+
+
+# --- what the Spanish and Portuguese tests share --------------------------------------------
+
+CATEGORIES = ("data_source", "gender", "age_broad", "majority_status")
+ALL_GROUPS = ("exploitation_type", "means_of_control", "labour_type", "sex_exploitation_type",
+              "recruiter_relation")
+VOCABULARY = {"age_broad": "age_band"}  # field -> vocabulary, where the names differ
+
+
+def pick(words: list[str], i: int) -> str:
+    """The usual wording two rows in three; the others in turn on the third."""
+    return words[0] if i % 3 else words[(i // 3) % len(words)]
+
+
+def assert_header_names_its_target(header: str, target: str) -> None:
+    """By its name alone (values aside), a header points `mapping suggest` at its target."""
+    scores = {t: _name_score(header, t) for t in _aliases()}
+    assert max(scores, key=lambda t: scores[t]) == target, scores
+    assert scores[target] >= 0.9, scores[target]
+
+
+def assert_labels_cover_every_value(labels: dict[str, dict[str, list[str]]]) -> None:
+    for vocab, by_code in labels.items():
+        codes = {v.code for v in SCHEMA.vocabularies[vocab].values if not v.derived}
+        assert set(by_code) == codes, vocab
+
+
+def assert_suggest_recovers(table: RawTable, internal: pd.DataFrame, columns: dict[str, str],
+                            name: str) -> None:
+    """`mapping suggest` alone gets >= 90% of the columns right, and harmonising with its
+    draft gives >= 95% of the cells, >= 99% of each field's supplied values, no label left."""
+    guesses = suggested_targets(table)
+    right = sum(guesses[col] == target for target, col in columns.items())
+    assert right / len(columns) >= 0.9, guesses
+
+    result = harmonize_suggested(table, name)
+    assert len(result.cases) == len(internal)
+    fields = ("year_of_registration", *CATEGORIES, *COUNTRIES)
+    cells = agreement(result.cases, internal, fields, ALL_GROUPS)
+    assert share(cells) >= 0.95, (share(cells), cells)
+    # Field by field, the values CTDC has come back (not just on average).
+    supplied = supplied_agreement(result.cases, internal, fields, ALL_GROUPS)
+    assert min(supplied.values()) >= 0.99, supplied
+    # Every label the partner wrote is known: nothing left for the data officer to map.
+    unmapped = {f: dict(c.unmapped_values) for f, c in result.coverage.items()
+                if c.unmapped_values}
+    assert not unmapped, unmapped

@@ -13,18 +13,19 @@ from babel import Locale
 from openpyxl import Workbook
 
 from harmonize.matching import match
-from harmonize.suggest import _aliases, _name_score
 from ingest.readers import read_table
 from schemas.definition import SCHEMA
 from tests.harmonize.ctdc_relabel import (
+    ALL_GROUPS,
+    CATEGORIES,
     COUNTRIES,
-    agreement,
+    VOCABULARY,
+    assert_header_names_its_target,
+    assert_labels_cover_every_value,
+    assert_suggest_recovers,
     chosen_codes,
-    harmonize_suggested,
+    pick,
     real_cases,
-    share,
-    suggested_targets,
-    supplied_agreement,
     synonym_clashes,
 )
 
@@ -52,10 +53,6 @@ HEADERS = {  # target -> other headers Portuguese-speaking partners write for it
     "sex_exploitation_type": ["Forma de exploração sexual"],
     "recruiter_relation": ["Relação com o recrutador", "Vínculo com o aliciador"],
 }
-CATEGORIES = ("data_source", "gender", "age_broad", "majority_status")
-GROUPS = ("exploitation_type", "means_of_control", "labour_type", "sex_exploitation_type",
-          "recruiter_relation")
-VOCABULARY = {"age_broad": "age_band"}  # field -> vocabulary, where the names differ
 
 # Several técnicos fill one register, in European, African and Brazilian Portuguese: the
 # first wording is the usual one, the others turn up now and then.
@@ -163,14 +160,9 @@ COUNTRY_NAMES = {  # ISO3 -> names partners write besides CLDR's (pt-PT first)
 }
 
 
-def _pick(words: list[str], i: int) -> str:
-    """The usual wording two rows in three; the others in turn on the third."""
-    return words[0] if i % 3 else words[(i // 3) % len(words)]
-
-
 def _country(code: str, i: int) -> str:
     if code in COUNTRY_NAMES:
-        return _pick(COUNTRY_NAMES[code], i)
+        return pick(COUNTRY_NAMES[code], i)
     iso2 = SCHEMA.vocabularies["country"].value(code).label
     # Portugal, Angola and Mozambique write CLDR's European Portuguese names.
     return str(Locale.parse("pt_PT").territories[iso2])
@@ -194,13 +186,13 @@ def _portuguese_extract(internal: pd.DataFrame) -> bytes:
         for field in CATEGORIES:
             code = rec[field]
             vocab = VOCABULARY.get(field, field)
-            row[field] = None if pd.isna(code) else _pick(LABELS[vocab][code], i)
+            row[field] = None if pd.isna(code) else pick(LABELS[vocab][code], i)
         for field in COUNTRIES:
             code = rec[field]
             row[field] = None if pd.isna(code) else _country(code, i)
-        for group in GROUPS:
+        for group in ALL_GROUPS:
             row[group] = ", ".join(
-                _pick(LABELS[group][code], i + n) for n, code in
+                pick(LABELS[group][code], i + n) for n, code in
                 enumerate(chosen_codes(rec, group))) or None
         sheet.append([row[target] for target in PORTUGUESE_COLUMNS])
     out = io.BytesIO()
@@ -212,16 +204,11 @@ def _portuguese_extract(internal: pd.DataFrame) -> bytes:
     (target, header) for target, header in PORTUGUESE_COLUMNS.items()] + [
     (target, header) for target, headers in HEADERS.items() for header in headers])
 def test_portuguese_header_names_its_target(target: str, header: str) -> None:
-    """By its name alone (values aside), a header points `mapping suggest` at its target."""
-    scores = {t: _name_score(header, t) for t in _aliases()}
-    assert max(scores, key=lambda t: scores[t]) == target, scores
-    assert scores[target] >= 0.9, scores[target]
+    assert_header_names_its_target(header, target)
 
 
 def test_every_vocabulary_value_has_portuguese_labels_here() -> None:
-    for vocab, labels in LABELS.items():
-        codes = {v.code for v in SCHEMA.vocabularies[vocab].values if not v.derived}
-        assert set(labels) == codes, vocab
+    assert_labels_cover_every_value(LABELS)
 
 
 @pytest.mark.parametrize(("vocab", "code", "text"), [
@@ -252,20 +239,4 @@ def test_suggest_recovers_real_ctdc_rows_relabelled_in_portuguese(
         ctdc_kanon_path: Path) -> None:
     internal = real_cases(ctdc_kanon_path)
     table = read_table(_portuguese_extract(internal), "registo_vitimas.xlsx")
-    guesses = suggested_targets(table)
-    right = sum(guesses[col] == target for target, col in PORTUGUESE_COLUMNS.items())
-    assert right / len(PORTUGUESE_COLUMNS) >= 0.9, guesses
-
-    result = harmonize_suggested(table, "registo_vitimas")
-    assert len(result.cases) == len(internal)
-    cells = agreement(result.cases, internal,
-                      ("year_of_registration", *CATEGORIES, *COUNTRIES), GROUPS)
-    assert share(cells) >= 0.95, (share(cells), cells)
-    # Field by field, the values CTDC has come back (not just on average).
-    fields = supplied_agreement(result.cases, internal,
-                                ("year_of_registration", *CATEGORIES, *COUNTRIES), GROUPS)
-    assert min(fields.values()) >= 0.99, fields
-    # Every label the partner wrote is known: nothing left for the data officer to map.
-    unmapped = {f: dict(c.unmapped_values) for f, c in result.coverage.items()
-                if c.unmapped_values}
-    assert not unmapped, unmapped
+    assert_suggest_recovers(table, internal, PORTUGUESE_COLUMNS, "registo_vitimas")

@@ -11,19 +11,20 @@ import pytest
 from babel import Locale
 
 from harmonize.matching import match
-from harmonize.suggest import _aliases, _name_score
 from ingest.readers import read_table
 from schemas.definition import SCHEMA
 from tests.harmonize.ctdc_relabel import (
+    ALL_GROUPS,
+    CATEGORIES,
     COUNTRIES,
-    agreement,
+    VOCABULARY,
+    assert_header_names_its_target,
+    assert_labels_cover_every_value,
+    assert_suggest_recovers,
     chosen_codes,
     csv_bytes,
-    harmonize_suggested,
+    pick,
     real_cases,
-    share,
-    suggested_targets,
-    supplied_agreement,
     synonym_clashes,
 )
 
@@ -51,10 +52,6 @@ HEADERS = {  # target -> other headers Spanish-speaking partners write for it
     "sex_exploitation_type": ["Modalidad de explotación sexual"],
     "recruiter_relation": ["Vínculo con el reclutador"],
 }
-CATEGORIES = ("data_source", "gender", "age_broad", "majority_status")
-GROUPS = ("exploitation_type", "means_of_control", "labour_type", "sex_exploitation_type",
-          "recruiter_relation")
-VOCABULARY = {"age_broad": "age_band"}  # field -> vocabulary, where the names differ
 
 # Several case workers fill one register: the first wording is the usual one, the others
 # turn up now and then (accents and capitals as typed; matching folds them).
@@ -161,14 +158,9 @@ COUNTRY_NAMES = {  # ISO3 -> names partners write besides CLDR's, the CLDR one f
 }
 
 
-def _pick(words: list[str], i: int) -> str:
-    """The usual wording two rows in three; the others in turn on the third."""
-    return words[0] if i % 3 else words[(i // 3) % len(words)]
-
-
 def _country(code: str, i: int) -> str:
     if code in COUNTRY_NAMES:
-        return _pick(COUNTRY_NAMES[code], i)
+        return pick(COUNTRY_NAMES[code], i)
     iso2 = SCHEMA.vocabularies["country"].value(code).label
     return str(Locale.parse("es").territories[iso2])
 
@@ -184,14 +176,14 @@ def _spanish_extract(internal: pd.DataFrame) -> bytes:
         for field in CATEGORIES:
             code = rec[field]
             vocab = VOCABULARY.get(field, field)
-            row[SPANISH_COLUMNS[field]] = "" if pd.isna(code) else _pick(
+            row[SPANISH_COLUMNS[field]] = "" if pd.isna(code) else pick(
                 LABELS[vocab][code], i)
         for field in COUNTRIES:
             code = rec[field]
             row[SPANISH_COLUMNS[field]] = "" if pd.isna(code) else _country(code, i)
-        for group in GROUPS:
+        for group in ALL_GROUPS:
             row[SPANISH_COLUMNS[group]] = "; ".join(
-                _pick(LABELS[group][code], i + n) for n, code in
+                pick(LABELS[group][code], i + n) for n, code in
                 enumerate(chosen_codes(rec, group)))
         rows.append(row)
     # Excel's "CSV UTF-8" as saved in Latin America: commas, a byte-order mark.
@@ -202,16 +194,11 @@ def _spanish_extract(internal: pd.DataFrame) -> bytes:
     (target, header) for target, header in SPANISH_COLUMNS.items()] + [
     (target, header) for target, headers in HEADERS.items() for header in headers])
 def test_spanish_header_names_its_target(target: str, header: str) -> None:
-    """By its name alone (values aside), a header points `mapping suggest` at its target."""
-    scores = {t: _name_score(header, t) for t in _aliases()}
-    assert max(scores, key=lambda t: scores[t]) == target, scores
-    assert scores[target] >= 0.9, scores[target]
+    assert_header_names_its_target(header, target)
 
 
 def test_every_vocabulary_value_has_spanish_labels_here() -> None:
-    for vocab, labels in LABELS.items():
-        codes = {v.code for v in SCHEMA.vocabularies[vocab].values if not v.derived}
-        assert set(labels) == codes, vocab
+    assert_labels_cover_every_value(LABELS)
 
 
 @pytest.mark.parametrize(("vocab", "code", "text"), [
@@ -234,20 +221,4 @@ def test_no_spanish_synonym_names_two_codes_of_one_vocabulary() -> None:
 def test_suggest_recovers_real_ctdc_rows_relabelled_in_spanish(ctdc_kanon_path: Path) -> None:
     internal = real_cases(ctdc_kanon_path)
     table = read_table(_spanish_extract(internal), "registro_victimas.csv")
-    guesses = suggested_targets(table)
-    right = sum(guesses[col] == target for target, col in SPANISH_COLUMNS.items())
-    assert right / len(SPANISH_COLUMNS) >= 0.9, guesses
-
-    result = harmonize_suggested(table, "registro_victimas")
-    assert len(result.cases) == len(internal)
-    cells = agreement(result.cases, internal,
-                      ("year_of_registration", *CATEGORIES, *COUNTRIES), GROUPS)
-    assert share(cells) >= 0.95, (share(cells), cells)
-    # Field by field, the values CTDC has come back (not just on average).
-    fields = supplied_agreement(result.cases, internal,
-                                ("year_of_registration", *CATEGORIES, *COUNTRIES), GROUPS)
-    assert min(fields.values()) >= 0.99, fields
-    # Every label the partner wrote is known: nothing left for the data officer to map.
-    unmapped = {f: dict(c.unmapped_values) for f, c in result.coverage.items()
-                if c.unmapped_values}
-    assert not unmapped, unmapped
+    assert_suggest_recovers(table, internal, SPANISH_COLUMNS, "registro_victimas")
