@@ -274,12 +274,15 @@ def release(ctx: Context, *, spec_path: Path | None = None, version: str | None 
             )
             resources = [from_dp_table(t) for t in tables]
             not_published: list[dict[str, str]] = []
-            if spec.kanon is not None:
+            # Read once for both microdata products (neither changes it).
+            frame = (snapshot_frame(conn)
+                     if spec.kanon is not None or spec.synthetic is not None else None)
+            if spec.kanon is not None and frame is not None:
                 # Verified with pycanon inside anonymise: a failed check stops the release
                 # here, before anything is written. Too few cases for k only skips it.
                 try:
                     resources.append(from_kanon(anonymise(
-                        snapshot_frame(conn), spec.kanon,
+                        frame, spec.kanon,
                         seed=_post_processing_seed(noise, "kanon-shuffle"))))
                 except KAnonymityInfeasible:
                     not_published.append({
@@ -288,13 +291,13 @@ def release(ctx: Context, *, spec_path: Path | None = None, version: str | None 
                                   "suppression limit on this snapshot"})
             spends = [ledger.Spend("dp-table", t.spec.name, t.rho, t.epsilon, t.delta)
                       for t in tables]
-            if spec.synthetic is not None:
+            if spec.synthetic is not None and frame is not None:
                 # Keyed by the synthetic spec too: another plan on the same seed and snapshot
                 # draws unrelated noise.
                 synth_noise = noise.derive(
                     "dp-synthetic|" + spec.synthetic.model_dump_json())
                 rows_seed = _post_processing_seed(synth_noise, "rows")
-                synthetic = synthesize(snapshot_frame(conn), spec.synthetic,
+                synthetic = synthesize(frame, spec.synthetic,
                                        seed=secrets.randbits(32) if rows_seed is None
                                        else rows_seed, noise=synth_noise)
                 resources.append(from_synthetic(synthetic))
