@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from importlib import resources
 from pathlib import PurePosixPath
 from typing import Any
 
 import anyio.to_thread
 import jinja2
+import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -17,7 +20,7 @@ from api.problems import PROBLEM_BASE, problem_types
 from api.releases_store import LATEST, ReleaseStore
 from api.routes.files import send_file
 from api.routes.static import asset_url
-from publish.site.labels import LANGUAGES
+from publish.site.labels import LANGUAGE_NAMES, LANGUAGES, ui
 from schemas.errors import NotFound
 
 # The site's pages are files of a release, rendered when it was published (site/ in its
@@ -32,8 +35,10 @@ TEMPLATES = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html"]),
 )
 TEMPLATES.globals.update(asset=asset_url)
-NAV = (("/", "Home"), ("/explore", "Explore"), ("/datasets", "Datasets"),
-       ("/methodology", "Methodology"), ("/api", "API"), ("/partner", "Partner portal"))
+# The main navigation: (path, key of the label in publish's catalogue or, for the portal, the
+# portal's own); a French page's links lead to the French pages (/fr/...).
+NAV = (("", "nav_home"), ("explore", "nav_explore"), ("datasets", "nav_datasets"),
+       ("methodology", "nav_methodology"), ("api", "nav_api"), ("partner", "title"))
 SITE = "site/"
 PAGE_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
               ".js": "text/javascript; charset=utf-8"}
@@ -41,9 +46,47 @@ PAGE_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=ut
 _COUNTRY = re.compile(r"^((?:[a-z]{2}/)?countries/)([A-Za-z]{3})(\.html)?$")
 
 
-def _render(template: str, *, current: str, **context: Any) -> bytes:
+class MissingPortalText(KeyError):
+    """A portal text without a text in one of the languages (a bug in partner_strings.yaml)."""
+
+
+@functools.cache
+def portal_catalogue() -> dict[str, dict[str, dict[str, str]]]:
+    """partner_strings.yaml: section -> key -> language -> text; every key in every language."""
+    text = resources.files("api").joinpath("templates/partner_strings.yaml").read_text("utf-8")
+    data: dict[str, dict[str, dict[str, str]]] = yaml.safe_load(text)
+    for section, entries in data.items():
+        for key, texts in entries.items():
+            missing = [lang for lang in LANGUAGES if not (texts or {}).get(lang)]
+            if missing:
+                raise MissingPortalText(f"partner_strings.yaml: {section}.{key} has no text "
+                                        f"for {missing}")
+    return data
+
+
+def portal_texts(lang: str) -> dict[str, dict[str, str]]:
+    """The portal's texts in one language, section by section."""
+    return {section: {key: texts[lang] for key, texts in entries.items()}
+            for section, entries in portal_catalogue().items()}
+
+
+def _prefix(lang: str) -> str:
+    return "" if lang == "en" else f"/{lang}"
+
+
+def _render(template: str, *, current: str, lang: str = "en", **context: Any) -> bytes:
+    page = portal_texts(lang)["page"]
+
+    def text(key: str, **values: object) -> str:
+        """A text of the portal's catalogue, else of the site's (publish's ui())."""
+        if key in page:
+            return page[key].format(**values) if values else page[key]
+        return ui(key, lang, **values)
+
+    nav = [(f"{_prefix(lang)}/{path}", text(key)) for path, key in NAV]
     return TEMPLATES.get_template(template).render(
-        nav=NAV, current=current, lang="en", rtl=False, **context).encode()
+        nav=nav, current=current, lang=lang, rtl=False, _=text, home=f"{_prefix(lang)}/",
+        **context).encode()
 
 
 def _not_found(message: str, status: int = 404) -> Response:
@@ -109,9 +152,24 @@ def _page(request: Request, cache: Cache, store: Store, version: str, relpath: s
 
 @router.get("/partner")
 def partner(request: Request, cache: Cache, store: Store) -> Response:
+    """The partner portal in English; /fr/partner is the same portal in French."""
+    return _partner(request, cache, store, "en")
+
+
+@router.get("/fr/partner")
+def partner_fr(request: Request, cache: Cache, store: Store) -> Response:
+    """The partner portal in French (its texts: api/templates/partner_strings.yaml)."""
+    return _partner(request, cache, store, "fr")
+
+
+def _partner(request: Request, cache: Cache, store: Store, lang: str) -> Response:
     enabled = request.app.state.config.partner_api
-    body = _render("partner.html", current="/partner", enabled=enabled,
-                   max_bytes=request.app.state.config.max_upload_bytes)
+    texts = portal_texts(lang)
+    script = {section: texts[section] for section in ("script", "status", "reasons", "errors")}
+    languages = [(f"{_prefix(code)}/partner", code, name) for code, name in LANGUAGE_NAMES.items()]
+    body = _render("partner.html", current=f"{_prefix(lang)}/partner", lang=lang,
+                   enabled=enabled, max_bytes=request.app.state.config.max_upload_bytes,
+                   script_texts=script, languages=languages)
     entry = Prepared.build(body, "text/html; charset=utf-8", [], version=store.latest(),
                            follows_latest=True, immutable=False)
     scope = request.scope

@@ -1,17 +1,22 @@
 // The partner portal: sign in with the API key (kept in sessionStorage for this tab only),
 // upload an extract with progress, read its report, withdraw an upload. Every value from
-// the server is written with textContent, never as HTML.
+// the server is written with textContent, never as HTML. Every text is the page's language's,
+// from the JSON block the page carries (api/templates/partner_strings.yaml).
 (() => {
   "use strict";
   const KEY = "ctcollab.apiKey";
   const OPEN = ["received", "parsed"];
-  const STATUS = {
-    received: "Received", parsed: "Processing…", harmonised: "Harmonised",
-    rejected: "Rejected", failed: "Failed (a problem on our side)", withdrawn: "Withdrawn",
-  };
   const $ = (id) => document.getElementById(id);
   const root = $("portal-root");
   if (!root) return;
+  const TEXTS = JSON.parse($("portal-strings").textContent);
+  const LANG = document.documentElement.lang || undefined;
+  // A text of the catalogue with its {name} slots filled in.
+  const t = (key, values) => String(TEXTS.script[key]).replace(
+    /\{(\w+)\}/g, (slot, name) => (values && name in values ? String(values[name]) : slot));
+  // A code's entry in one of the catalogue's maps (status, reasons, errors), else null.
+  const known = (map, code) => (Object.hasOwn(TEXTS[map], code) ? TEXTS[map][code] : null);
+  const statusName = (code) => known("status", code) || code;
   const maxBytes = Number(root.dataset.maxBytes);
 
   const key = () => sessionStorage.getItem(KEY);
@@ -23,8 +28,13 @@
   };
   const problemText = (body, fallback) => {
     if (!body) return fallback;
-    let text = body.detail || body.title || fallback;
-    if (body.hint) text += " (" + body.hint + ")";
+    // The server's problem: its title in this language when the catalogue has its code, and
+    // its detail (the server's own words).
+    const code = String(body.type || "").split("/").pop();
+    const title = known("errors", code) || body.title;
+    let text = body.detail ? t("problem", { title: title || "", detail: body.detail })
+                           : title || fallback;
+    if (body.hint) text += t("hint", { hint: body.hint });
     return text;
   };
 
@@ -34,7 +44,7 @@
     const response = await fetch(path, opts);
     let body = null;
     try { body = await response.json(); } catch (e) { body = null; }
-    if (response.status === 401) signOut("Your key was not accepted; sign in again.");
+    if (response.status === 401) signOut(t("key_not_accepted"));
     return { status: response.status, ok: response.ok, body };
   }
 
@@ -49,8 +59,7 @@
     sessionStorage.setItem(KEY, candidate);
     const r = await api("/api/v1/organisation");
     if (!r.ok) {
-      signOut(r.status === 401 ? "This key is unknown or has been revoked."
-                               : problemText(r.body, "Sign-in failed."));
+      signOut(r.status === 401 ? t("key_unknown") : problemText(r.body, t("signin_failed")));
       return;
     }
     $("org-name").textContent = r.body.name;
@@ -72,15 +81,15 @@
   function uploadRow(u) {
     const tr = el("tr", null, { "data-upload-id": String(u.id) });
     tr.append(el("td", u.id), el("td", u.filename),
-              el("td", STATUS[u.status] || u.status, { class: "status status-" + u.status }),
-              el("td", u.rows_accepted === null ? "–" : u.rows_accepted, { class: "num" }),
-              el("td", new Date(u.created_at).toLocaleString()));
+              el("td", statusName(u.status), { class: "status status-" + u.status }),
+              el("td", u.rows_accepted === null ? t("none") : u.rows_accepted, { class: "num" }),
+              el("td", new Date(u.created_at).toLocaleString(LANG)));
     const actions = el("td");
-    const view = el("button", "Report", { type: "button", class: "link" });
+    const view = el("button", t("report_button"), { type: "button", class: "link" });
     view.addEventListener("click", () => showReport(u));
     actions.append(view);
     if (u.status !== "withdrawn") {
-      const withdraw = el("button", "Withdraw", { type: "button", class: "link danger" });
+      const withdraw = el("button", t("withdraw_button"), { type: "button", class: "link danger" });
       withdraw.addEventListener("click", () => confirmWithdraw(u, actions));
       actions.append(" ", withdraw);
     }
@@ -90,16 +99,16 @@
 
   function confirmWithdraw(u, cell) {
     const box = el("div", null, { class: "confirm", role: "group",
-                                  "aria-label": "Confirm withdrawal" });
-    box.append(el("p", "Withdraw " + u.filename + "? Its cases leave the next release."));
-    const yes = el("button", "Confirm withdrawal", { type: "button", class: "danger" });
-    const no = el("button", "Cancel", { type: "button" });
+                                  "aria-label": t("confirm_label") });
+    box.append(el("p", t("confirm_question", { file: u.filename })));
+    const yes = el("button", t("confirm_button"), { type: "button", class: "danger" });
+    const no = el("button", t("cancel_button"), { type: "button" });
     yes.addEventListener("click", async () => {
       yes.disabled = true;
       const r = await api("/api/v1/uploads/" + u.id, { method: "DELETE" });
       $("withdraw-status").textContent = r.ok
-        ? "Withdrawn: " + u.filename + " (" + r.body.cases_removed + " cases removed)."
-        : problemText(r.body, "The upload could not be withdrawn.");
+        ? t("withdrawn", { file: u.filename, cases: r.body.cases_removed })
+        : problemText(r.body, t("withdraw_failed"));
       await refresh();
       if (r.ok) showReport(r.body.upload);
     });
@@ -131,34 +140,40 @@
     const section = $("report");
     const out = $("report-body");
     out.replaceChildren();
-    $("report-h").textContent = "Report: " + u.filename + " (#" + u.id + ")";
-    out.append(el("p", "Status: " + (STATUS[u.status] || u.status), { class: "report-status" }));
+    $("report-h").textContent = t("report_title", { file: u.filename, id: u.id });
+    out.append(el("p", t("report_status", { status: statusName(u.status) }),
+                  { class: "report-status" }));
     const r = u.report || {};
     if (r.error) {
-      out.append(el("p", r.error.title + ": " + r.error.detail, { class: "error" }));
+      const title = known("errors", r.error.code) || r.error.title;
+      out.append(el("p", t("error_line", { title, detail: r.error.detail }), { class: "error" }));
     }
     if (u.rows_read !== null && u.status !== "rejected") {
-      out.append(el("p", u.rows_read + " rows read, " + (u.rows_accepted ?? 0) + " accepted, "
-                    + (u.rows_quarantined ?? 0) + " quarantined"
-                    + (u.mapping_version ? " (mapping " + u.mapping_version + ")." : "."),
+      out.append(el("p", t("summary", { read: u.rows_read, accepted: u.rows_accepted ?? 0,
+                                        quarantined: u.rows_quarantined ?? 0 })
+                    + (u.mapping_version ? t("summary_mapping", { version: u.mapping_version })
+                                         : t("summary_end")),
                     { class: "summary" }));
     }
     const reasons = Object.entries(r.quarantined_by_reason || {});
-    if (reasons.length) out.append(table("Rows set aside, by reason", ["Reason", "Rows"], reasons));
+    if (reasons.length) {
+      out.append(table(t("reasons_caption"), [t("col_reason"), t("col_code"), t("col_rows")],
+                       reasons.map(([code, n]) => [known("reasons", code) || code, code, n])));
+    }
     if ((r.columns_dropped || []).length) {
-      out.append(el("p", "Columns not used (not in your mapping): " + r.columns_dropped.join(", ")));
+      out.append(el("p", t("columns_dropped", { columns: r.columns_dropped.join(", ") })));
     }
     for (const note of r.notes || []) out.append(el("p", note, { class: "note" }));
     const fields = Object.entries(r.fields || {});
     if (fields.length) {
-      out.append(table("Coverage of each field", ["Field", "Mapped %", "Unknown %",
-                                                  "Not supplied %", "Values not recognised"],
+      out.append(table(t("coverage_caption"), [t("col_field"), t("col_mapped"), t("col_unknown"),
+                                               t("col_not_supplied"), t("col_unrecognised")],
         fields.map(([name, c]) => [name, c.mapped_pct, c.unknown_pct, c.not_supplied_pct,
           Object.entries(c.unmapped_values || {}).map(([v, n]) => v + " (" + n + ")").join(", ")])));
     }
     const rows = (r.quarantine || []).slice(0, 50);
     if (rows.length) {
-      out.append(table("First rows set aside", ["Row", "Field", "Reason"],
+      out.append(table(t("first_rows_caption"), [t("col_row"), t("col_field"), t("col_reason")],
                        rows.map((q) => [q.row, q.field, q.reason])));
     }
     section.hidden = false;
@@ -179,7 +194,7 @@
     const status = $("upload-status");
     const progress = $("progress");
     if (file.size > maxBytes) {
-      status.textContent = "This file is larger than the limit; split it or save it as .xlsx.";
+      status.textContent = t("too_large");
       return;
     }
     const form = new FormData();
@@ -190,7 +205,7 @@
     progress.hidden = false;
     progress.value = 0;
     $("upload-button").disabled = true;
-    status.textContent = "Uploading " + file.name + "…";
+    status.textContent = t("uploading", { file: file.name });
     xhr.upload.addEventListener("progress", (e) => {
       if (e.lengthComputable) progress.value = Math.round((100 * e.loaded) / e.total);
     });
@@ -201,19 +216,20 @@
       if (xhr.status === 202 || xhr.status === 200) {
         progress.value = 100;
         status.textContent = xhr.status === 200
-          ? "This file was already uploaded (#" + body.id + ")."
-          : "Received (#" + body.id + "); harmonising…";
+          ? t("already_uploaded", { id: body.id })
+          : t("received", { id: body.id });
         await refresh();
         const done = await poll(body.id);
         if (done) {
-          status.textContent = "Upload #" + done.id + ": " + (STATUS[done.status] || done.status) + ".";
+          status.textContent = t("upload_done", { id: done.id, status: statusName(done.status) });
           showReport(done);
         }
         await refresh();
       } else if (xhr.status === 401) {
-        signOut("Your key was not accepted; sign in again.");
+        signOut(t("key_not_accepted"));
       } else {
-        status.textContent = "Not accepted: " + problemText(body, "the upload failed (HTTP " + xhr.status + ").");
+        status.textContent = t("not_accepted", {
+          problem: problemText(body, t("upload_failed", { status: xhr.status })) });
       }
     });
     xhr.send(form);
@@ -225,7 +241,7 @@
     $("api-key").value = "";
     if (value) signIn(value);
   });
-  $("signout").addEventListener("click", () => signOut("Signed out."));
+  $("signout").addEventListener("click", () => signOut(t("signed_out")));
   $("upload-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const file = $("file").files[0];

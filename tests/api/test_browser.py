@@ -23,6 +23,7 @@ from tests.api.support import (
     live_server,
     partner_config,
 )
+from tests.ctcollab.conftest import FRENCH_ROWS, french_csv
 
 pytestmark = pytest.mark.browser
 
@@ -158,4 +159,79 @@ def test_partner_signs_in_uploads_reads_the_report_and_withdraws(
     page.reload()
     expect(page.locator("#org-name")).to_have_text("ONG-A")
     page.get_by_role("button", name="Sign out").click()
+    assert page.evaluate("sessionStorage.getItem('ctcollab.apiKey')") is None
+
+
+def test_partner_portal_in_french(site: tuple[str, Partner, Any], shot_on_failure: Page,
+                                  tmp_path: Path) -> None:
+    """The same flows on /fr/partner: every text French, the key handled as in English."""
+    base, _, engine = site
+    partner = add_partner(context(engine, tmp_path / "home"), "ong-fr")
+    page = shot_on_failure
+    page.goto(base + "/partner")
+    page.get_by_role("navigation", name="Language").get_by_role("link", name="Français").click()
+    expect(page).to_have_url(re.compile(r"/fr/partner$"))
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Portail des partenaires")
+    page.get_by_label("Clé d’API").fill("ctc_wrong")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.locator("#signin-error")).to_have_text("Cette clé est inconnue ou a été révoquée.")
+    assert page.evaluate("sessionStorage.getItem('ctcollab.apiKey')") is None
+
+    page.get_by_label("Clé d’API").fill(partner.key)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.locator("#org-name")).to_have_text("ONG-FR")
+    assert page.evaluate("sessionStorage.getItem('ctcollab.apiKey')") == partner.key
+    expect(page.locator("#no-uploads")).to_have_text("Aucun dépôt pour l’instant.")
+
+    rows: list[tuple[str, ...]] = [("F-" + row[0][2:], *row[1:]) for row in FRENCH_ROWS]
+    payload: FilePayload = {"name": "registre-fr.csv", "mimeType": "text/csv",
+                            "buffer": french_csv(rows)}
+    page.get_by_label(re.compile("^Fichier")).set_input_files(files=[payload])
+    page.get_by_role("button", name="Déposer").click()
+    expect(page.locator("#upload-status")).to_contain_text("Harmonisé", timeout=30_000)
+    expect(page.locator("#upload-status")).to_have_text(re.compile(r"^Dépôt n° \d+ : Harmonisé\.$"))
+    expect(page.locator("#progress")).to_have_attribute("value", "100")
+    report = page.locator("#report")
+    expect(report.get_by_role("heading")).to_have_text(re.compile(r"^Rapport : registre-fr\.csv"))
+    expect(report).to_contain_text("Statut : Harmonisé")
+    expect(report.locator(".summary")).to_contain_text(
+        "Nombre de lignes lues : 4 ; acceptées : 3 ; mises à l’écart : 1")
+    reasons = report.get_by_role("table", name="Lignes mises à l’écart, par motif")
+    expect(reasons).to_contain_text("Une date n’a pas pu être lue.")
+    expect(reasons).to_contain_text("date-unparseable")
+    expect(report).to_contain_text(
+        "Colonnes non utilisées (absentes de votre correspondance) : Nom, Téléphone")
+    expect(report.get_by_role("table", name="Couverture de chaque champ")).to_contain_text(
+        "% rapprochés")
+    for value in ("Aminata", "+218", "F-001"):
+        expect(page.locator("body")).not_to_contain_text(value)
+    for english in ("rows read", "accepted", "Rows set aside", "Columns not used", "Status",
+                    "Report", "Withdraw", "Harmonised"):
+        expect(page.locator("main")).not_to_contain_text(english)
+
+    row = page.locator("#uploads tbody tr").first
+    expect(row).to_contain_text("registre-fr.csv")
+    expect(row).to_contain_text("Harmonisé")
+    upload_id = int(row.get_attribute("data-upload-id") or 0)
+    assert case_count(engine, upload_id) == 3
+    row.get_by_role("button", name="Retirer").click()
+    confirm = page.get_by_role("group", name="Confirmer le retrait")
+    expect(confirm).to_contain_text("Retirer registre-fr.csv ?")
+    confirm.get_by_role("button", name="Confirmer le retrait").click()
+    expect(page.locator("#withdraw-status")).to_have_text(
+        "Retiré : registre-fr.csv (cas supprimés : 3).")
+    expect(page.locator("#uploads tbody tr").first).to_contain_text("Retiré")
+    expect(report).to_contain_text("Statut : Retiré")
+    assert case_count(engine, upload_id) == 0
+
+    # The key is the tab's, not the language's: switching keeps the partner signed in.
+    page.get_by_role("navigation", name="Langue").get_by_role("link", name="English").click()
+    expect(page).to_have_url(re.compile(r"/partner$"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#org-name")).to_have_text("ONG-FR")
+    expect(page.locator("#uploads tbody tr").first).to_contain_text("Withdrawn")
+    page.get_by_role("link", name="Français").click()
+    page.get_by_role("button", name="Se déconnecter").click()
+    expect(page.locator("#signin-error")).to_have_text("Déconnecté.")
     assert page.evaluate("sessionStorage.getItem('ctcollab.apiKey')") is None

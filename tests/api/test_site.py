@@ -19,7 +19,7 @@ PUBLIC_URLS = [
     "/explore/victims_by_gender_age", "/explore/victims_by_gender_age.html", "/methodology",
     "/2026.03.01/site/methodology/index.html", "/countries/LBY", "/fr/countries/NER",
     "/countries/LBY.html", "/site.css", "/site.js", "/data/victims_by_gender_age.csv",
-    "/partner", "/api", "/api/reference", "/healthz", "/api/v1/releases",
+    "/partner", "/fr/partner", "/api", "/api/reference", "/healthz", "/api/v1/releases",
     "/api/v1/releases/latest", "/api/v1/releases/2026.03.01/tables",
     "/api/v1/releases/2026.03.01/tables/victims_by_year_country?country_of_exploitation=LBY",
     "/api/v1/releases/latest/tables/victims_by_gender_age?_format=csv",
@@ -180,6 +180,39 @@ def test_datasets_page_lists_downloads_with_checksums(client: TestClient,
 def test_partner_page_says_when_there_is_no_partner_api(client: TestClient) -> None:
     assert "publishes releases only" in client.get("/partner").text
     assert client.get("/api/v1/uploads").status_code == 404
+
+
+def test_partner_page_in_french(client: TestClient) -> None:
+    html = client.get("/fr/partner").text
+    assert '<html lang="fr">' in html
+    assert "<h1>Portail des partenaires</h1>" in html
+    assert "ne fait que publier les versions" in html
+    assert 'href="/partner" lang="en" hreflang="en">English</a>' in html
+    assert 'href="/fr/partner" lang="fr" hreflang="fr" aria-current="true">Français</a>' in html
+    assert 'href="/fr/datasets"' in html and 'href="/fr/methodology"' in html
+    english = client.get("/partner").text
+    assert '<html lang="en">' in english
+    assert 'href="/fr/partner" lang="fr" hreflang="fr">Français</a>' in english
+
+
+def test_partner_portal_carries_its_texts_in_the_page_language(engine: sa.Engine,
+                                                               tmp_path: Path,
+                                                               releases_dir: Path) -> None:
+    config = partner_config(engine, tmp_path, releases_dir=releases_dir, run_worker=False)
+    with TestClient(create_app(config)) as c:
+        for url, lang, label, reason in (
+                ("/partner", "en", "API key", "A date could not be read."),
+                ("/fr/partner", "fr", "Clé d’API", "Une date n’a pas pu être lue.")):
+            html = c.get(url).text
+            assert f'<html lang="{lang}">' in html
+            assert f'<label for="api-key">{label}</label>' in html
+            block = re.search(r'<script type="application/json" id="portal-strings">(.*?)</script>',
+                              html, re.S)
+            assert block is not None
+            texts = json.loads(block.group(1))
+            assert set(texts) == {"script", "status", "reasons", "errors"}
+            assert texts["reasons"]["date-unparseable"] == reason
+        assert "Déposer un extrait" in c.get("/fr/partner").text
 
 
 def test_unknown_api_paths_stay_problems(client: TestClient) -> None:
