@@ -16,7 +16,8 @@ from schemas.definition import SCHEMA, Vocabulary, normalise_token
 NOT_SUPPLIED = frozenset(normalise_token(t) for t in (
     "", "-99", "-", "--", "null", "none", "nan", "n/a", "na", "n.a.", "missing", "not recorded",
     "non renseigne", "non renseignee", "sans objet", "s/o", "nr", "no data", "sin dato",
-    "sem dados",
+    "sin datos", "sin informacion", "no consta", "sem dados", "sem dado", "sem informacao",
+    "nao consta",
 ))
 # Languages whose CLDR country names partners use.
 COUNTRY_LANGUAGES = ("en", "fr", "es", "pt", "ar")

@@ -40,11 +40,14 @@ def test_overrides_win_over_synonyms() -> None:
     assert match("gender", "nonsense") is None
 
 
-@pytest.mark.parametrize("text", ["", " ", "-99", "N/A", "NULL", "non renseigné", "-"])
+@pytest.mark.parametrize("text", ["", " ", "-99", "N/A", "NULL", "non renseigné", "-",
+                                  "Sin información", "No consta", "Sem informação",
+                                  "Não consta"])
 def test_not_supplied_tokens(text: str) -> None:
     assert is_not_supplied(text)
 
 
-@pytest.mark.parametrize("text", ["Inconnu", "Unknown", "0"])
+@pytest.mark.parametrize("text", ["Inconnu", "Unknown", "0", "Desconocido", "Desconhecido",
+                                  "Não informado"])
 def test_unknown_is_not_not_supplied(text: str) -> None:
     assert not is_not_supplied(text)
