@@ -126,12 +126,19 @@ def test_withdrawing_removes_cases_from_the_next_snapshot(
         pipeline.withdraw(ctx, "other", up.upload_id)
 
 
-def test_a_crash_mid_release_leaves_the_last_good_release(
-        ctx: pipeline.Context, french_file: tuple[Path, Path],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def ingested(ctx: pipeline.Context, french_file: tuple[Path, Path]) -> pipeline.Context:
+    """The pipeline with one organisation and its French extract ingested."""
     data, mapping = french_file
     pipeline.add_org(ctx, "ong-test", "ONG Test")
     pipeline.ingest_file(ctx, "ong-test", data, mapping=mapping)
+    return ctx
+
+
+def test_a_crash_mid_release_leaves_the_last_good_release(
+        ingested: pipeline.Context,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = ingested
     good = pipeline.release(ctx, version="2026.01.01")
     before = sorted(p.name for p in ctx.settings.releases_dir.iterdir())
 
@@ -151,12 +158,10 @@ def test_a_crash_mid_release_leaves_the_last_good_release(
 
 
 def test_the_spend_is_on_record_before_the_folder_appears(
-        ctx: pipeline.Context, french_file: tuple[Path, Path],
+        ingested: pipeline.Context,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A crash between the commit and the rename costs budget but never leaks unrecorded."""
-    data, mapping = french_file
-    pipeline.add_org(ctx, "ong-test", "ONG Test")
-    pipeline.ingest_file(ctx, "ong-test", data, mapping=mapping)
+    ctx = ingested
     from publish import release as publish_release
 
     seen: list[int] = []
@@ -177,11 +182,9 @@ def test_the_spend_is_on_record_before_the_folder_appears(
 
 
 def test_a_failed_commit_publishes_nothing(
-        ctx: pipeline.Context, french_file: tuple[Path, Path],
+        ingested: pipeline.Context,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    data, mapping = french_file
-    pipeline.add_org(ctx, "ong-test", "ONG Test")
-    pipeline.ingest_file(ctx, "ong-test", data, mapping=mapping)
+    ctx = ingested
     from privacy import ledger
 
     real_record = ledger.record
