@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ctcollab import pipeline
@@ -212,6 +213,9 @@ def print_report(upload_id: int, duplicate: bool, report: dict[str, Any]) -> Non
               f"{report['rows_quarantined']} quarantined")
     for reason, n in report.get("quarantined_by_reason", {}).items():
         out.print(f"  quarantined {n:>5}  {reason}")
+    if report.get("repeat_records"):
+        out.print(f"  {report['repeat_records']} records are the same person as another record "
+                  "of this organisation (each person counts once)")
     for note in report.get("notes", []):
         out.print(f"  note: {note}", highlight=False)
     if report.get("columns_dropped"):
@@ -255,21 +259,28 @@ def release(
              "other users and kept in shell history).")] = None,
     seed_file: Annotated[Path | None, typer.Option(
         help="Read the secret seed from this file instead.")] = None,
+    revise: Annotated[list[int] | None, typer.Option(
+        help="Measure this closed cohort again (late cases): an explicit spend from its "
+             "remaining budget, published as a revision. Repeatable.")] = None,
 ) -> None:
-    """Snapshot the cases and publish a new release folder."""
+    """Publish a new release: every cohort measured or carried, within its lifetime cap."""
     ctx = context()
     if seed is not None and seed_file is not None:
         run(lambda: _raise(errors.UsageError("give --seed or --seed-file, not both")))
     if seed_file is not None:
         seed = run(lambda: _read_seed(seed_file))
-    result = run(lambda: pipeline.release(ctx, spec_path=spec, version=version, seed=seed))
-    spent = result.spent
-    extra = ""
-    if spent is not None and spent.approx_epsilon:
-        extra = (f", plus (epsilon, delta)-only: epsilon {float(spent.approx_epsilon):.4g}, "
-                 f"delta {float(spent.approx_delta):.1e}")
+    result = run(lambda: pipeline.release(ctx, spec_path=spec, version=version, seed=seed,
+                                          revise=frozenset(revise or ())))
+    measured = sorted(result.spent)
+    cohorts = (f"cohorts {measured[0]}-{measured[-1]}" if len(measured) > 1
+               else f"cohort {measured[0]}" if measured else "no cohort")
+    # pac-synth is (epsilon, delta)-DP only: its spend is not in rho, so state it beside.
+    approx = max((b.approx_epsilon for b in result.spent.values()), default=Fraction(0))
+    also = (f" and epsilon {float(approx):.4g} of (epsilon, delta)-DP products" if approx
+            else "")
     out.print(f"release {result.version} written to {result.path} "
-              f"(rho spent: {float(result.rho_spent):.4g}{extra}; noise: {result.noise})")
+              f"(spent on {cohorts}: at most rho {float(result.rho_spent):.4g}{also} per "
+              f"person; noise: {result.noise})", highlight=False)
 
 
 def _raise(err: errors.CtcollabError) -> None:
@@ -283,38 +294,100 @@ def _read_seed(path: Path) -> str:
         raise errors.UsageError(f"{path.name}: cannot be read") from err
 
 
-@app.command()
-def budget() -> None:
-    """Show the privacy budget ledger, and each snapshot's total against the cap."""
+budget_app = typer.Typer(help="The privacy budget: lifetime cap per cohort, and the ledger.",
+                         invoke_without_command=True)
+app.add_typer(budget_app, name="budget")
+
+
+@budget_app.callback()
+def budget(ctx: typer.Context) -> None:
+    """Show every spend, and each cohort's lifetime spend against the cap."""
+    if ctx.invoked_subcommand is not None:
+        return
     from privacy import ledger
 
-    ctx = context()
-    cap = run(lambda: pipeline.budget_cap(ctx.settings))
-    with ctx.engine.connect() as conn:
+    c = context()
+    with c.engine.begin() as conn:
+        run(lambda: ledger.ensure_cap(conn, pipeline.initial_cap(c.settings)))
+        cap = run(lambda: ledger.current_cap(conn))
         rows = run(lambda: ledger.entries(conn))
-        totals = run(lambda: [(s, ledger.total(conn, s)) for s in ledger.snapshots(conn)])
-    table = Table("release", "snapshot", "product", "item", "rho", "epsilon", "delta",
+        totals = run(lambda: ledger.totals(conn))
+    table = Table("release", "cohort", "product", "item", "rho", "epsilon", "delta",
                   "accounting")
     for r in rows:
-        table.add_row(r.version, r.snapshot_hash[:12], r.product, r.item, r.rho or "",
+        table.add_row(escape(r.version), str(r.cohort), escape(r.product), escape(r.item),
+                      escape(r.rho or ""),
                       f"{r.epsilon:.4g}" if r.epsilon is not None else "",
                       f"{r.delta:.1e}" if r.delta is not None else "",
-                      "zCDP" if r.rho is not None else "(epsilon, delta)")
+                      ("zCDP" if r.rho is not None else "(epsilon, delta)")
+                      + (", revision" if r.revision else ""))
     out.print(table)
-    summary = Table("snapshot", "rho (zCDP)", "epsilon, delta ((epsilon, delta)-only)",
-                    "composed epsilon at the delta cap", "remaining rho", "remaining epsilon")
-    for snap, t in totals:
+    summary = Table("cohort", "rho spent", "epsilon at the delta cap", "remaining rho",
+                    "remaining epsilon")
+    for cohort, t in sorted(totals.items()):
         composed = t.epsilon(cap.delta)
-        summary.add_row(snap[:12], f"{float(t.rho):.4g}",
-                        f"{float(t.approx_epsilon):.4g}, {float(t.approx_delta):.1e}",
-                        f"{composed:.4g}",
+        summary.add_row(str(cohort), f"{float(t.rho):.4g}", f"{composed:.4g}",
                         f"{float(max(cap.rho - t.rho, Fraction(0))):.4g}",
                         f"{max(cap.epsilon - composed, 0.0):.4g}")
     out.print(summary)
-    out.print(f"cap per snapshot: rho = {float(cap.rho):.4g} (zCDP), and composed "
-              f"epsilon = {cap.epsilon:.4g} at delta = {cap.delta:.1e} "
-              "(zCDP converted at the delta (epsilon, delta)-only spends leave, plus their "
-              "epsilons)", highlight=False)
+    out.print(f"lifetime cap per cohort: rho = {float(cap.rho):.4g} (zCDP), and composed "
+              f"epsilon = {cap.epsilon:.4g} at delta = {cap.delta:.1e}", highlight=False)
+
+
+@budget_app.command("cap")
+def budget_cap(
+    rho: Annotated[float, typer.Option(help="Lifetime zCDP rho per cohort.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded and published in the ledger).")],
+    delta: Annotated[float, typer.Option(help="Lifetime delta per cohort.")] = 1e-6,
+    epsilon: Annotated[float | None, typer.Option(
+        help="Lifetime epsilon per cohort (default: rho converted at delta).")] = None,
+) -> None:
+    """Record a new lifetime cap per cohort. Every change is kept and published."""
+    c = context()
+    cap = run(lambda: pipeline.set_cap(c, rho, delta, epsilon, reason))
+    out.print(f"lifetime cap per cohort is now rho = {float(cap.rho):.4g}, epsilon = "
+              f"{cap.epsilon:.4g} at delta = {cap.delta:.1e}", highlight=False)
+
+
+cohort_app = typer.Typer(help="Cohorts: the persons first registered in one year.")
+app.add_typer(cohort_app, name="cohort")
+
+
+@cohort_app.command("list")
+def cohort_list() -> None:
+    """Each cohort: open or closed, lifetime spend and what remains of the cap."""
+    from privacy import cohorts, ledger
+    from privacy.spec import load_spec
+
+    c = context()
+    year_min = load_spec(None).year_min
+    with c.engine.begin() as conn:
+        run(lambda: ledger.ensure_cap(conn, pipeline.initial_cap(c.settings)))
+        cap = ledger.current_cap(conn)
+        totals = ledger.totals(conn)
+        status = cohorts.statuses(conn, cohorts.public_domain(year_min))
+    table = Table("cohort", "status", "closed at", "rho spent", "remaining rho",
+                  "remaining epsilon")
+    for year, st in status.items():
+        t = totals.get(year, ledger.Budget())
+        table.add_row(str(year), "closed" if st.closed else "open",
+                      st.closed_at.isoformat(timespec="seconds") if st.closed_at else "",
+                      f"{float(t.rho):.4g}", f"{float(max(cap.rho - t.rho, Fraction(0))):.4g}",
+                      f"{max(cap.epsilon - t.epsilon(cap.delta), 0.0):.4g}")
+    out.print(table)
+
+
+@cohort_app.command("close")
+def cohort_close(
+    year: Annotated[int, typer.Argument(help="The cohort (year of first registration).")],
+    reason: Annotated[str, typer.Option(help="Why, for the record.")] = "",
+) -> None:
+    """Close a cohort: its published files become final and are carried unchanged, free."""
+    c = context()
+    frozen = run(lambda: pipeline.close_cohort(c, year, reason))
+    out.print(f"cohort {year} closed: {frozen} published file(s) frozen; the next release "
+              "measures once what it has never published for it, then carries everything",
+              highlight=False)
 
 
 @app.command()

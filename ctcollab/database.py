@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,8 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
                                  "SQLAlchemy URL") from err
     if engine.dialect.name == "sqlite":
         database = engine.url.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            secure_sqlite_file(Path(database))
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -37,6 +39,26 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
             cur.close()
 
     return engine
+
+
+# SQLite's journals: rollback journal, write-ahead log and its shared-memory index.
+SQLITE_SIDECARS = ("-journal", "-wal", "-shm")
+
+
+def secure_sqlite_file(path: Path) -> None:
+    """Create the database file readable by its owner only (0600), before SQLite opens it.
+
+    SQLite creates its journal, WAL and shared-memory files with the permissions of the
+    database file, so they follow; a database (or journal) made world-readable by an older
+    version is narrowed here too. A new parent folder is made 0700.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for target in (path, *(path.with_name(path.name + s) for s in SQLITE_SIDECARS)):
+        with contextlib.suppress(FileNotFoundError):
+            if target.stat().st_mode & 0o077:
+                target.chmod(0o600)
 
 
 def alembic_config(engine: sa.Engine) -> Config:

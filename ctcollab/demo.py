@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from fractions import Fraction
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from ctcollab import pipeline
 from ctcollab.settings import Settings
-from privacy.snapshot import snapshot_hash
+from privacy.spec import load_spec
 from schemas.tables import organisations, releases
 
 
@@ -35,11 +35,18 @@ def run_demo(settings: Settings, *, records: int = 2000, seed: int = 7,
              f"accepted, {r.get('rows_quarantined')} quarantined"
              + (" (already ingested)" if result.duplicate else ""))
     with ctx.engine.connect() as conn:
-        snap, _ = snapshot_hash(conn)
-        last = conn.execute(sa.select(releases.c.version).where(releases.c.snapshot_hash == snap)
-                            .order_by(releases.c.id.desc())).first()
+        last = conn.execute(sa.select(releases.c.version).order_by(releases.c.id.desc())
+                            ).first()
     if last is not None:
-        echo(f"the data has not changed since release {last.version}; not releasing again")
-        return pipeline.ReleaseResult(last.version, settings.releases_dir / last.version, 0,
-                                      Fraction(0))
+        # Releases spend every open cohort's lifetime budget: a demo run again spends none.
+        echo(f"the demo has released already (latest: {last.version}); not releasing again")
+        return pipeline.ReleaseResult(last.version, settings.releases_dir / last.version, {})
+    first = pipeline.release(ctx)
+    echo(f"release {first.version} published (every cohort open: provisional figures)")
+    # Show the v2 life cycle: past cohorts are closed (their figures become final) and the
+    # next release carries them byte for byte, spending only on the cohorts still open.
+    today = datetime.now(UTC).year
+    for year in range(load_spec(None).year_min, today - 1):
+        pipeline.close_cohort(ctx, year, reason="demo: registrations of that year are complete")
+    echo(f"closed the cohorts before {today - 1}")
     return pipeline.release(ctx)

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import unicodedata
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -201,6 +202,16 @@ FR_FIRST_NAMES = {
 }
 FR_LAST_NAMES = ("Diallo", "Traoré", "Maïga", "Abdou", "Hamani", "Soumana", "Keïta",
                  "Coulibaly", "Ouédraogo", "Adamou", "Garba", "Idrissa")
+# The victims themselves: names of the routes' countries of origin, as they are spelled in
+# the register that first wrote them down (accents and all; others fold them).
+PERSON_FIRST_NAMES = {
+    "female": (*FR_FIRST_NAMES["female"], "Amina", "Halima", "Salma", "Blessing", "Joy",
+               "Hiwot", "Selam", "Fatima", "Nour", "Awa", "Esther", "Khadija"),
+    "male": (*FR_FIRST_NAMES["male"], "Mohamed", "Ahmed", "Abdullahi", "Yonas", "Tesfaye",
+             "Idris", "Chinedu", "Emeka", "Omar", "Youssef", "Lamine", "Sékou"),
+}
+PERSON_LAST_NAMES = (*FR_LAST_NAMES, "Osman", "Haile", "Tesfay", "Hassan", "Ali", "Okafor",
+                     "Adeyemi", "Bah", "Camara", "Sow", "Touré", "Abdi", "Yusuf", "Eze")
 FR_REMARKS = ("Orientée vers le centre de transit", "Suivi psychosocial en cours",
               "Demande de retour volontaire", "Hébergement temporaire",
               "Prise en charge médicale", "Référée à l'OIM", "Dossier transmis au juriste",
@@ -215,7 +226,8 @@ NB_NOTES = (
     "is not known.",
     "Forced labour, Sexual exploitation, Forced marriage and Other exploitation are blank "
     "when the type of exploitation was not recorded.",
-    "Names, contact details and case notes are not part of this extract.",
+    "Names and dates of birth are included only for the collaborative's check for persons "
+    "recorded twice; contact details and case notes are not part of this extract.",
 )
 
 
@@ -240,6 +252,11 @@ class Case:
     control: tuple[str, ...]
     recruiter: tuple[str, ...]
     abducted: bool | None
+    # Who the person is, as every partner that records them writes it down (each in its own
+    # format): what the linkage keys are computed from. Never stored by the collaborative.
+    first_name: str = ""
+    last_name: str = ""
+    birth: date | None = None
 
     @property
     def band(self) -> str | None:
@@ -460,6 +477,12 @@ def build_rows(records: int, seed: int, params: Mapping[str, Any] | None = None,
         cases[slug] = [models[slug].draw(rng) for _ in range(n + BAD_ROWS_PER_FILE)]
         dup_flags[slug] = [False] * len(cases[slug])
 
+    # Who each person is comes from a stream of its own, so the cases themselves do not
+    # depend on it; a copied duplicate keeps the person's name and birth date.
+    people = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+    taken: set[tuple[str, str, date]] = set()
+    for slug in slugs:
+        cases[slug] = [_with_person(c, people, taken) for c in cases[slug]]
     _add_duplicates(cases, dup_flags, counts, slugs, models,
                     np.random.default_rng(streams[-1]),
                     round(float(params["duplicates"]["share"]) * records))
@@ -469,6 +492,33 @@ def build_rows(records: int, seed: int, params: Mapping[str, Any] | None = None,
         rng = np.random.default_rng(stream.spawn(1)[0])
         out[slug] = _rows_with_ids(slug, cases[slug], dup_flags[slug], n, rng)
     return out
+
+
+def _with_person(case: Case, rng: np.random.Generator,
+                 taken: set[tuple[str, str, date]]) -> Case:
+    """The case with a name and a date of birth that gives its age at registration (an
+    adult's, drawn, when the age was not recorded). Two people never share both, so only the
+    planted duplicates are the same person."""
+    pool = PERSON_FIRST_NAMES.get(case.gender) or (
+        PERSON_FIRST_NAMES["female"] + PERSON_FIRST_NAMES["male"])
+    age = case.age if case.age is not None else int(rng.integers(18, 41))
+    # Born between a year and a day before the birthday of `age` and that birthday.
+    latest = _years_before(case.registered, age)
+    earliest = _years_before(case.registered, age + 1) + timedelta(days=1)
+    while True:
+        first = pool[int(rng.integers(len(pool)))]
+        last = PERSON_LAST_NAMES[int(rng.integers(len(PERSON_LAST_NAMES)))]
+        birth = earliest + timedelta(days=int(rng.integers(0, (latest - earliest).days + 1)))
+        if (first, last, birth) not in taken:
+            taken.add((first, last, birth))
+            return replace(case, first_name=first, last_name=last, birth=birth)
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year - years, day=28)
 
 
 def _add_duplicates(cases: dict[str, list[Case]], dup_flags: dict[str, list[bool]],
@@ -571,7 +621,12 @@ def _fr_name(rng: np.random.Generator, gender: str) -> str:
     return f"{first} {last}"
 
 
-FR_COLUMNS = ("N° dossier", "Date d'enregistrement", "Nom", "Téléphone", "Sexe", "Âge",
+def _fr_date(day: date | None) -> str:
+    return "" if day is None else day.strftime("%d/%m/%Y")
+
+
+FR_COLUMNS = ("N° dossier", "Date d'enregistrement", "Nom", "Date de naissance", "Téléphone",
+              "Sexe", "Âge",
               "Nationalité", "Pays d'exploitation", "Type d'exploitation",
               "Secteur d'activité", "Forme d'exploitation sexuelle", "Moyens de contrôle",
               "Lien avec le recruteur", "Enlèvement (oui/non)", "Montant dette (kEUR)",
@@ -602,7 +657,7 @@ def write_espoir_sahel(rows: Sequence[Row], path: Path, rng: np.random.Generator
         debt = (f"{rng.uniform(0.2, 4.0):.2f}".replace(".", ",")
                 if "debt_bondage" in c.control else "")
         writer.writerow([
-            row.local_id or "", when, _fr_name(rng, c.gender),
+            row.local_id or "", when, f"{c.first_name} {c.last_name}", _fr_date(c.birth),
             _fr_phone(rng) if rng.random() < 0.6 else "",
             FR_GENDER[c.gender], _fr_age(row, rng),
             _fr_country(c.citizenship, FR_UNKNOWN_CITIZENSHIP),
@@ -616,7 +671,8 @@ def write_espoir_sahel(rows: Sequence[Row], path: Path, rng: np.random.Generator
 
 
 NB_TITLE = "Northbridge Anti-Slavery Network — case extract"
-NB_COLUMNS = ("Case ID", "Date registered", "Office", "Sex", "Age group", "Adult/Minor",
+NB_COLUMNS = ("Case ID", "Date registered", "Office", "Surname", "First name", "Date of birth",
+              "Sex", "Age group", "Adult/Minor",
               "Nationality", "Country of exploitation", "Forced labour",
               "Sexual exploitation", "Forced marriage", "Other exploitation", "Labour sector",
               "Sexual exploitation type", "Control methods", "Recruited by", "Abducted")
@@ -650,6 +706,8 @@ def write_northbridge(rows: Sequence[Row], path: Path, rng: np.random.Generator)
         ws.append([
             row.local_id, f"30/02/{c.registered.year}" if row.defect == "date" else c.registered,
             "Tripoli" if rng.random() < 0.7 else "London",
+            # The register writes surnames in capitals.
+            c.last_name.upper(), c.first_name, c.birth,
             EN_SEX_LETTER[c.gender], age_group,
             EN_MAJORITY.get(c.majority or "", ""),
             _en_country(c.citizenship), _en_country(c.exploited_in),
@@ -661,9 +719,10 @@ def write_northbridge(rows: Sequence[Row], path: Path, rng: np.random.Generator)
             _join(c.control, EN_CONTROL, ", "), _join(c.recruiter, EN_RECRUITER, ", "),
             "" if c.abducted is None else ("Yes" if c.abducted else "No"),
         ])
-        date_cell = ws.cell(row=ws.max_row, column=2)
-        if isinstance(date_cell.value, (date, datetime)):
-            date_cell.number_format = "dd/mm/yyyy"
+        for column in (2, NB_COLUMNS.index("Date of birth") + 1):
+            date_cell = ws.cell(row=ws.max_row, column=column)
+            if isinstance(date_cell.value, (date, datetime)):
+                date_cell.number_format = "dd/mm/yyyy"
     notes = wb.create_sheet("Notes")
     for line in NB_NOTES:
         notes.append([line])
@@ -714,7 +773,9 @@ def write_safe_passage(rows: Sequence[Row], path: Path, rng: np.random.Generator
         c = row.case
         # Casebook's age field takes "unknown" when the victim was asked and could not say;
         # null means it was not recorded.
-        victim: dict[str, Any] = {"gender": c.gender,
+        victim: dict[str, Any] = {"name": {"given": c.first_name, "family": c.last_name},
+                                  "date_of_birth": c.birth.isoformat() if c.birth else None,
+                                  "gender": c.gender,
                                   "age": CB_UNKNOWN_AGE if c.age_unknown else c.age,
                                   "citizenship": _cb_country(c.citizenship)}
         bad = _bad_age(row)
@@ -750,7 +811,8 @@ def write_safe_passage(rows: Sequence[Row], path: Path, rng: np.random.Generator
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-AR_COLUMNS = ("File No", "Registration date", "Office", "Source", "Gender", "Age",
+AR_COLUMNS = ("File No", "Registration date", "Office", "Name", "Date of birth", "Source",
+              "Gender", "Age",
               "Nationality", "Country of exploitation", "Exploitation type", "Work sector",
               "Sexual exploitation form", "Control means", "Recruiter", "Abducted")
 
@@ -762,6 +824,13 @@ def _ar_country(code: str | None) -> str:
         return "Unknown"
     _, english, transliterated = COUNTRY_NAMES[code]
     return transliterated or english
+
+
+def _ar_name(case: Case) -> str:
+    """Family name first, in capitals, without accents: how the Benghazi office types names."""
+    name = f"{case.last_name} {case.first_name}".upper()
+    return "".join(ch for ch in unicodedata.normalize("NFKD", name)
+                   if not unicodedata.combining(ch))
 
 
 def _labels(vocabulary: str) -> dict[str, str]:
@@ -782,7 +851,9 @@ def write_al_amal(rows: Sequence[Row], path: Path, rng: np.random.Generator) -> 
         age = _bad_age(row) or (str(c.age) if c.age is not None
                                 else AR_UNKNOWN_AGE if c.age_unknown else "")
         writer.writerow([
-            row.local_id or "", when, "بنغازي", AR_SOURCE[c.source], AR_GENDER[c.gender], age,
+            row.local_id or "", when, "بنغازي", _ar_name(c),
+            "" if c.birth is None else c.birth.strftime("%d-%m-%Y"),
+            AR_SOURCE[c.source], AR_GENDER[c.gender], age,
             _ar_country(c.citizenship), _ar_country(c.exploited_in),
             _join(c.types, AR_TYPES, "; "), _join(c.labour, labour, "; "),
             _join(c.sex, sex, "; "), _join(c.control, control, "; "),

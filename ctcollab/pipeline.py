@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import hashlib
 import logging
 import secrets
@@ -16,6 +14,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from ctcollab import release_run
 from ctcollab.database import make_engine, upgrade
 from ctcollab.settings import Settings
 from harmonize import registry
@@ -28,19 +27,13 @@ from ingest import uploads
 from ingest.raw_store import RawStore
 from ingest.readers import read_table
 from ingest.table import RawTable
-from privacy import dp_tables, ledger
-from privacy.kanon.errors import KAnonymityInfeasible
-from privacy.kanon.product import anonymise
-from privacy.noise import OPENDP, NoiseKind, NoiseSource, SeededNoise, check_seed
-from privacy.snapshot import snapshot_frame, snapshot_hash
+from privacy import cohorts as cohort_state
+from privacy import ledger
+from privacy.noise import NoiseKind
 from privacy.spec import ReleaseSpec, load_spec
-from privacy.synthetic.synthesizer import PAC_SYNTH_UNSEEDABLE, synthesize
-from publish import release as publish
-from publish.meta import ReleaseMeta
-from publish.resources import from_dp_table, from_kanon, from_synthetic
 from schemas.definition import SCHEMA
 from schemas.errors import Conflict, InputRejected, NotFound, UsageError
-from schemas.tables import api_keys, cases, organisations, releases
+from schemas.tables import api_keys, cases, organisations
 
 log = logging.getLogger("ctcollab")
 
@@ -64,11 +57,15 @@ def open_context(settings: Settings, *, migrate: bool = True) -> Context:
 
 def init(settings: Settings) -> Context:
     """Create the home folders and bring the database to the newest schema."""
+    settings.ensure_home()  # 0700; the SQLite file and its journals are made 0600 by the engine
     for folder in (settings.home, settings.raw_dir, settings.releases_dir):
         folder.mkdir(parents=True, exist_ok=True)
     settings.raw_dir.chmod(0o700)
     settings.case_key_secret()
-    return open_context(settings)
+    ctx = open_context(settings)
+    with ctx.engine.begin() as conn:
+        ledger.ensure_cap(conn, initial_cap(settings))
+    return ctx
 
 
 # --- organisations -------------------------------------------------------------------------
@@ -217,141 +214,56 @@ def export_cases(ctx: Context, org_slug: str) -> pd.DataFrame:
 class ReleaseResult:
     version: str
     path: Path
-    case_count: int
-    rho_spent: Fraction  # the zCDP part of ``spent``
-    spent: ledger.Budget | None = None
+    spent: dict[int, ledger.Budget]  # what each cohort measured by this release was charged
     noise: NoiseKind = "opendp-csprng"
 
+    @property
+    def rho_spent(self) -> Fraction:
+        """The largest rho any one person (any cohort) was charged by this release."""
+        return max((b.rho for b in self.spent.values()), default=Fraction(0))
 
-def budget_cap(settings: Settings) -> ledger.Cap:
-    """The per-snapshot cap the settings state: rho, and the composed (epsilon, delta)."""
+
+def initial_cap(settings: Settings) -> ledger.Cap:
+    """The lifetime cap per cohort recorded by the first `init` (changed only by `budget cap`)."""
     return ledger.Cap.of(settings.budget_rho_cap, settings.budget_delta_cap,
-                         settings.budget_epsilon_cap)
+                         settings.budget_epsilon_cap, reason="initial cap")
 
 
 def release(ctx: Context, *, spec_path: Path | None = None, version: str | None = None,
-            spec: ReleaseSpec | None = None, seed: str | None = None) -> ReleaseResult:
-    """Snapshot the cases, run the privacy products of the spec, publish a release folder.
-
-    The plan (spec, budget) is checked before any case is read; files are staged in a
-    temporary folder; the release record and the ledger entries are committed in one
-    transaction, and only then is the folder renamed into place and ``LATEST`` moved.
+            spec: ReleaseSpec | None = None, seed: str | None = None,
+            revise: frozenset[int] = frozenset()) -> ReleaseResult:
+    """Publish a release: every product measured per cohort from one snapshot, under the
+    release lock, charged by the accountant against every cohort's lifetime cap
+    (``ctcollab.release_run``).
 
     Without ``seed`` the noise comes from OpenDP's CSPRNG and no two releases share it. With
     one, every noise draw is keyed by the seed and the snapshot (``privacy.noise``), so the
-    same seed, snapshot and spec publish the same data files again: reproducible by whoever
-    holds the seed, who can therefore also remove the noise; it must be kept like a key and
-    is never stored. Either way the scales, rho and ledger charge are the same.
+    same seed, snapshot, spec and ledger state publish the same data files again: reproducible
+    by whoever holds the seed, who can therefore also remove the noise; it must be kept like
+    a key and is never stored. Either way the scales and charges are the same.
     """
     spec = spec or load_spec(spec_path)
-    if seed is not None:
-        check_seed(seed)  # refuse a guessable seed before anything is read
-        if spec.synthetic is not None and spec.synthetic.method == "pac-synth":
-            raise UsageError(PAC_SYNTH_UNSEEDABLE)
-    planned = spec.planned()
-    cap = budget_cap(ctx.settings)
-    releases_dir = ctx.settings.releases_dir
-
-    with contextlib.ExitStack() as stack:
-        with ctx.engine.begin() as conn:
-            snap, n = snapshot_hash(conn)
-            ledger.check(conn, snap, planned, cap)
-            taken = {r.version for r in conn.execute(sa.select(releases.c.version))}
-            version = version or publish.next_version(
-                releases_dir, datetime.now(UTC).date(), taken)
-            if version in taken:
-                raise Conflict(f"release {version} already exists; releases are never overwritten")
-            noise: NoiseSource = (OPENDP if seed is None
-                                  else SeededNoise.from_seed(seed, snap))
-            tables = dp_tables.release_tables(conn, spec.dp_tables, spec.year_min,
-                                              noise=noise.derive("dp-tables"))
-            meta = ReleaseMeta(
-                version=version, title=spec.title, created=publish.now_utc(),
-                snapshot_hash=snap, case_count=n, licence=ctx.settings.licence,
-                contributors=_contributors(conn), mapping_versions=_mapping_versions(conn),
-                spec=spec.model_dump(mode="json"),
-                extra={"noise": _noise_statement(noise)},
-            )
-            resources = [from_dp_table(t) for t in tables]
-            not_published: list[dict[str, str]] = []
-            # Read once for both microdata products (neither changes it).
-            frame = (snapshot_frame(conn)
-                     if spec.kanon is not None or spec.synthetic is not None else None)
-            if spec.kanon is not None and frame is not None:
-                # Verified with pycanon inside anonymise: a failed check stops the release
-                # here, before anything is written. Too few cases for k only skips it.
-                try:
-                    resources.append(from_kanon(anonymise(
-                        frame, spec.kanon,
-                        seed=_post_processing_seed(noise, "kanon-shuffle"))))
-                except KAnonymityInfeasible:
-                    not_published.append({
-                        "product": "k-anonymity",
-                        "reason": f"no generalisation reaches k = {spec.kanon.k} within the "
-                                  "suppression limit on this snapshot"})
-            spends = [ledger.Spend("dp-table", t.spec.name, t.rho, t.epsilon, t.delta)
-                      for t in tables]
-            if spec.synthetic is not None and frame is not None:
-                # Keyed by the synthetic spec too: another plan on the same seed and snapshot
-                # draws unrelated noise.
-                synth_noise = noise.derive(
-                    "dp-synthetic|" + spec.synthetic.model_dump_json())
-                rows_seed = _post_processing_seed(synth_noise, "rows")
-                synthetic = synthesize(frame, spec.synthetic,
-                                       seed=secrets.randbits(32) if rows_seed is None
-                                       else rows_seed, noise=synth_noise)
-                resources.append(from_synthetic(synthetic))
-                spends += [ledger.Spend(s.product, s.item, s.rho, s.epsilon, s.delta)
-                           for s in synthetic.spends]
-            if not_published:
-                meta = dataclasses.replace(meta, extra={**meta.extra,
-                                                        "not_published": not_published})
-            previous = publish.latest_version(releases_dir)
-            staging = stack.enter_context(publish.staged_release(releases_dir, version))
-            publish.build_release_folder(
-                staging, meta, resources,
-                previous=releases_dir / previous if previous else None)
-            release_id = conn.execute(releases.insert().values(
-                version=version, snapshot_hash=snap, case_count=n,
-                spec=spec.model_dump(mode="json"))).inserted_primary_key[0]  # type: ignore[index]
-            ledger.record(conn, release_id, snap, spends)
-        # The spend is committed before anything is visible: a crash between the commit and
-        # the rename leaves a recorded spend with no folder (budget lost, nothing leaked);
-        # the other order could leave a published folder with no spend on record.
-        final = publish.publish_folder(staging, releases_dir, version)
-    publish.set_latest(releases_dir, version)
-    return ReleaseResult(version, final, n, planned.rho, planned, noise.kind)
+    with ctx.engine.begin() as conn:
+        ledger.ensure_cap(conn, initial_cap(ctx.settings))
+    outcome = release_run.run(ctx.engine, ctx.settings.releases_dir, spec,
+                              licence=ctx.settings.licence, version=version, seed=seed,
+                              revise=revise)
+    return ReleaseResult(outcome.version, outcome.path, outcome.spent,
+                         "seeded" if outcome.noise == "seeded" else "opendp-csprng")
 
 
-def _post_processing_seed(noise: NoiseSource, label: str) -> int | None:
-    """In a seeded release, a secret seed for post-processing derived from the release seed
-    (so its shuffles and samples reproduce too); otherwise None: fresh entropy."""
-    return noise.post_processing_seed(label) if isinstance(noise, SeededNoise) else None
+def close_cohort(ctx: Context, cohort: int, reason: str = "") -> int:
+    """Close a cohort (its published files become final); returns how many files froze."""
+    with ctx.engine.begin() as conn:
+        return cohort_state.close(conn, cohort, reason)
 
 
-def _noise_statement(noise: NoiseSource) -> dict[str, str]:
-    """What the datapackage says about where the noise came from."""
-    if noise.kind == "seeded":
-        return {"source": "seeded", "note": (
-            "Noise drawn by a deterministic sampler keyed by a secret release seed and the "
-            "snapshot (same distributions, scales and privacy parameters as OpenDP's). Whoever "
-            "holds the seed can reproduce this release, and remove its noise: the seed is kept "
-            "secret like a key and is not published.")}
-    return {"source": "opendp-csprng", "note": (
-        "Noise drawn by cryptographically secure generators (OpenDP's; pac-synth's own for a "
-        "pac-synth file), never seeded: this release cannot be reproduced, by anyone.")}
-
-
-def _contributors(conn: sa.Connection) -> tuple[str, ...]:
-    """Partner organisations that agreed to be named in releases."""
-    return tuple(r.name for r in conn.execute(
-        sa.select(organisations.c.name).where(organisations.c.named_contributor)
-        .order_by(organisations.c.name)))
-
-
-def _mapping_versions(conn: sa.Connection) -> tuple[str, ...]:
-    return tuple(r.mapping_version for r in conn.execute(
-        sa.select(cases.c.mapping_version).distinct().order_by(cases.c.mapping_version)))
+def set_cap(ctx: Context, rho: float, delta: float, epsilon: float | None,
+            reason: str) -> ledger.Cap:
+    """Record a new lifetime cap per cohort (itself recorded, and published in the ledger)."""
+    with ctx.engine.begin() as conn:
+        ledger.ensure_cap(conn, initial_cap(ctx.settings))
+        return ledger.set_cap(conn, ledger.Cap.of(rho, delta, epsilon), reason)
 
 
 # --- API keys (appended for the partner API) -----------------------------------------------

@@ -29,12 +29,12 @@ class Settings(BaseSettings):
     secret: str | None = Field(None, description="Deployment secret for case keys (HMAC-SHA256). "
                                "In development a random one is created in HOME/secret.key.")
     max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Largest upload accepted.")
-    budget_rho_cap: float = Field(2.0, gt=0, description="Total zCDP rho a snapshot may spend.")
+    budget_rho_cap: float = Field(2.0, gt=0, description="Initial lifetime zCDP rho per cohort.")
     budget_delta_cap: float = Field(
-        1e-6, gt=0, lt=1e-3, description="Total delta a snapshot may spend: pac-synth's deltas "
+        1e-6, gt=0, lt=1e-3, description="Initial lifetime delta per cohort: pac-synth's deltas "
         "plus the delta at which the zCDP total is converted to (epsilon, delta).")
     budget_epsilon_cap: float | None = Field(
-        None, gt=0, description="Total epsilon a snapshot may spend, zCDP and (epsilon, delta) "
+        None, gt=0, description="Initial lifetime epsilon per cohort, zCDP and (epsilon, delta) "
         "spends composed at the delta cap; default: the rho cap converted at the delta cap.")
     licence: str = Field("CC-BY-4.0", description="Licence of published releases (SPDX id).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     def releases_dir(self) -> Path:
         return self.home / "releases"
 
+    def ensure_home(self) -> Path:
+        """Create HOME readable by its owner only (0700): it holds the database, the raw
+        uploads and the secret. An existing HOME is narrowed to 0700 too."""
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.home.stat().st_mode & 0o077:
+            self.home.chmod(0o700)
+        return self.home
+
     def case_key_secret(self) -> bytes:
         """The HMAC secret; in development it is created once and kept in HOME (mode 0600)."""
         if self.secret:
@@ -78,7 +86,7 @@ class Settings(BaseSettings):
                                      hint="production needs a deployment secret of 32+ characters")
         path = self.home / SECRET_FILE
         if not path.exists():
-            self.home.mkdir(parents=True, exist_ok=True)
+            self.ensure_home()
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))

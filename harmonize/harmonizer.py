@@ -25,7 +25,8 @@ import pyarrow.compute as pc
 
 from harmonize.dates import age_at, detect_format, parse_date
 from harmonize.errors import MappingDoesNotFit
-from harmonize.mapping import MULTI_SELECT, FieldRule, Mapping
+from harmonize.linkage import known, normalise_name, parse_birth_date, parse_birth_year
+from harmonize.mapping import MULTI_SELECT, FieldRule, Linkage, Mapping
 from harmonize.matching import NOT_SUPPLIED, is_not_supplied, match
 from schemas.definition import SCHEMA, Field, normalise_token
 from schemas.dtypes import pandas_dtype
@@ -101,8 +102,9 @@ def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 0.0
 
 
-def linkage_key(secret: bytes, parts: list[str]) -> str | None:
-    """HMAC-SHA256 over normalised identifying values shared across organisations.
+def opaque_linkage_key(secret: bytes, parts: list[str]) -> str | None:
+    """The key of the old list form of ``linkage``: HMAC-SHA256 over the normalised values of
+    the listed columns, whatever they hold.
 
     Missing when any part is missing: a partial key would link different people.
     """
@@ -111,6 +113,31 @@ def linkage_key(secret: bytes, parts: list[str]) -> str | None:
         return None
     message = "link\x1f" + "\x1f".join(tokens)
     return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+
+
+_KEY_PREFIX = b"person\x1f"
+_YEAR_KEY_PREFIX = b"person-year\x1f"
+
+
+def linkage_key(secret: bytes, name: str | None, birth: date | None) -> str | None:
+    """HMAC-SHA256 over a normalised name (``linkage.normalise_name``) and a date of birth."""
+    if not name or birth is None:
+        return None
+    return hmac.new(secret, _KEY_PREFIX + f"{name}\x1f{birth.isoformat()}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def linkage_key_year(secret: bytes, name: str | None, year: int | None,
+                     citizenship: str | None) -> str | None:
+    """HMAC-SHA256 over a normalised name, a year of birth and an ISO alpha-3 citizenship.
+
+    Missing when any part is missing or the citizenship is the vocabulary's unknown.
+    """
+    country = known("citizenship", citizenship)
+    if not name or year is None or country is None:
+        return None
+    return hmac.new(secret, _YEAR_KEY_PREFIX + f"{name}\x1f{year:04d}\x1f{country}".encode(),
+                    hashlib.sha256).hexdigest()
 
 
 def case_key(secret: bytes, org_id: int, local_id: str) -> str:
@@ -132,12 +159,8 @@ def _case_digests(secret: bytes, org_id: int, local_ids: Iterable[str]) -> bytes
     organisation prefix are hashed once (RFC 2104), then copied for each id — about four
     times as fast as ``hmac.digest`` per id. Hex comes once, over all the digests.
     """
-    key = hashlib.sha256(secret).digest() if len(secret) > _SHA256_BLOCK else secret
-    key = key.ljust(_SHA256_BLOCK, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
     # UTF-8 of a concatenation is the concatenation of the UTF-8s.
-    inner.update(f"{org_id}\x1f".encode())
+    inner, outer = _hmac_pads(secret, f"{org_id}\x1f".encode())
     inner_copy, outer_copy = inner.copy, outer.copy
     digests: list[bytes] = []
     append = digests.append
@@ -148,6 +171,33 @@ def _case_digests(secret: bytes, org_id: int, local_ids: Iterable[str]) -> bytes
         final.update(digest.digest())
         append(final.digest())
     return b"".join(digests)
+
+
+def _hmac_pads(secret: bytes, prefix: bytes) -> tuple[Any, Any]:
+    """HMAC-SHA256's inner hash (keyed pad and ``prefix`` already hashed) and outer hash."""
+    key = hashlib.sha256(secret).digest() if len(secret) > _SHA256_BLOCK else secret
+    key = key.ljust(_SHA256_BLOCK, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    inner.update(prefix)
+    return inner, outer
+
+
+def _hmac_hex(secret: bytes, prefix: bytes, messages: Iterable[str | None]) -> list[str | None]:
+    """``hmac.new(secret, prefix + m).hexdigest()`` of many messages (None stays None), with
+    the pads hashed once as in ``_case_digests``."""
+    inner, outer = _hmac_pads(secret, prefix)
+    out: list[str | None] = []
+    for message in messages:
+        if message is None:
+            out.append(None)
+            continue
+        digest = inner.copy()
+        digest.update(message.encode())
+        final = outer.copy()
+        final.update(digest.digest())
+        out.append(final.hexdigest())
+    return out
 
 
 def _case_key_array(secret: bytes, org_id: int, local_ids: Iterable[str]) -> Any:
@@ -638,10 +688,8 @@ def harmonize(
     # of the kept rows (one take per column; codes shared by several outputs taken once).
     columns: dict[str, Any] = {
         "case_key": _case_key_array(secret, org_id, ids.to_numpy(dtype=object)[kept])}
-    if mapping.linkage:
-        values = work.frame.loc[keep, list(mapping.linkage)].astype(str).to_numpy().tolist()
-        columns["linkage_key"] = pd.array([linkage_key(secret, v) for v in values],
-                                          dtype="string")
+    if mapping.linkage is not None:
+        columns.update(_linkage(work, mapping.linkage, kept, secret))
     taken: dict[int, np.ndarray] = {}
     for f in SCHEMA.case_fields:
         if f.name in work.out:
@@ -651,6 +699,84 @@ def harmonize(
     return Harmonized(cases=cases, quarantine=work.quarantine,
                       coverage=work.coverage, rows_read=work.n,
                       mapping_version=mapping.mapping_version, notes=work.notes)
+
+
+def _linkage(work: _Work, linkage: Linkage, kept: np.ndarray, secret: bytes
+             ) -> dict[str, Any]:
+    """The kept rows' linkage keys, per distinct (name, birth, citizenship) combination.
+
+    The identifying cells are read here and nowhere else; only the HMACs leave. A cell that
+    does not read (a date that is no date, a placeholder name) costs the key, not the case.
+    """
+    if linkage.columns:  # the old list form: one opaque key over the listed values
+        values = work.frame.iloc[kept][list(linkage.columns)].astype(str).to_numpy().tolist()
+        return {"linkage_key": pd.array([opaque_linkage_key(secret, v) for v in values],
+                                        dtype="string")}
+    name_codes, names = _names(work, linkage.name, kept)
+    birth_codes = np.zeros(len(kept), dtype=np.int64)
+    births: list[date | None] = [None]
+    if linkage.birth_date is not None:
+        rule = linkage.birth_date
+        codes, uniques, _ = work.factorize(rule.column)
+        fmt = rule.date_format
+        if fmt is None:
+            detected = detect_format([str(u) for u in uniques])
+            fmt = detected.format if detected else None
+            if detected and detected.ambiguous:
+                work.notes.append("linkage: no date of birth in the column tells day from "
+                                  f"month; read as {detected.format}")
+        births = [parse_birth_date(str(u), fmt) for u in uniques]
+        birth_codes = codes[kept].astype(np.int64)
+    years = np.array([b.year if b is not None else -1 for b in births], dtype=np.int64)
+    year_rows = years[birth_codes]
+    if linkage.birth_year is not None:
+        codes, uniques, _ = work.factorize(linkage.birth_year)
+        stated = np.array([y if (y := parse_birth_year(str(u))) is not None else -1
+                           for u in uniques], dtype=np.int64)[codes[kept]]
+        # A readable date of birth is the more precise: the stated year fills its gaps.
+        year_rows = np.where(year_rows >= 0, year_rows, stated)
+    citizenship = work.out.get("citizenship")
+    if citizenship is None:
+        countries = np.full(len(kept), None, dtype=object)
+    elif isinstance(citizenship, pd.Series):
+        countries = citizenship.to_numpy(dtype=object)[kept]
+    else:
+        countries = citizenship.rows()[kept]
+    countries = np.array([known("citizenship", c) for c in countries], dtype=object)
+
+    width = len(births)
+    pair_codes, pairs = pd.factorize(name_codes * width + birth_codes)
+    messages = []
+    for pair in np.asarray(pairs).tolist():
+        name, birth = names[pair // width], births[pair % width]
+        messages.append(None if name is None or birth is None
+                        else f"{name}\x1f{birth.isoformat()}")
+    full = np.array(_hmac_hex(secret, _KEY_PREFIX, messages), dtype=object)[pair_codes]
+    triples = pd.MultiIndex.from_arrays([name_codes, year_rows, countries])
+    triple_codes, distinct = pd.factorize(triples)
+    messages = []
+    for n, y, c in distinct:
+        name = names[n]
+        messages.append(None if name is None or y < 0 or not isinstance(c, str)
+                        else f"{name}\x1f{int(y):04d}\x1f{c}")
+    by_year = np.array(_hmac_hex(secret, _YEAR_KEY_PREFIX, messages),
+                       dtype=object)[triple_codes]
+    return {"linkage_key": pd.array(full, dtype="string"),
+            "linkage_key_year": pd.array(by_year, dtype="string")}
+
+
+def _names(work: _Work, columns: tuple[str, ...], kept: np.ndarray
+           ) -> tuple[np.ndarray, list[str | None]]:
+    """Per kept row a code into a list of distinct normalised names (None: no name)."""
+    parts = [work.factorize(c) for c in columns]
+    if len(parts) == 1:
+        codes, uniques, _ = parts[0]
+        return codes[kept].astype(np.int64), [normalise_name([str(u)]) for u in uniques]
+    stacked = np.column_stack([codes[kept] for codes, _, _ in parts])
+    distinct, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    names = [normalise_name([str(parts[k][1][i]) for k, i in enumerate(row)])
+             for row in distinct.tolist()]
+    return np.asarray(inverse, dtype=np.int64).reshape(-1), names
 
 
 def _column(value: _Out, keep: np.ndarray, kept: np.ndarray, dtype: Any,

@@ -21,6 +21,9 @@ organisation manage personal data) is never read as consent to share. Names, sal
 title, identity numbers, e-mail, phones and postal address of the person, case-worker
 names, free-text referral and closure details, and free-text places are dropped at ingest;
 the birth date is read only to compute the age at the case date and is then dropped.
+The first and second names and the birth date are also read, before they are dropped, to
+compute the person's linkage keys (keyed hashes that count a person recorded twice once);
+they are never stored.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from harmonize.htcds_crosswalk import (
     crosswalk_rows,
     field_key,
 )
-from harmonize.mapping import MULTI_SELECT, FieldRule, Mapping
+from harmonize.mapping import MULTI_SELECT, BirthDate, FieldRule, Linkage, Mapping
 from harmonize.matching import is_not_supplied
 from ingest.table import RawTable
 from schemas.definition import SCHEMA, normalise_token
@@ -82,7 +85,10 @@ METHODOLOGY_NOTE: str = (
     'data) is never read as consent to share. Names, salutation, title, identity numbers, '
     'e-mail, phones and postal address of the person, case-worker names, free-text '
     'referral and closure details, and free-text places are dropped at ingest; the birth '
-    'date is read only to compute the age at the case date and is then dropped.'
+    'date is read only to compute the age at the case date and is then dropped. '
+    'The first and second names and the birth date are also read, before they are dropped, '
+    "to compute the person's linkage keys (keyed hashes that count a person recorded twice "
+    'once); they are never stored.'
 )
 
 Form = Literal["excel-template", "xlsform", "system-export"]
@@ -92,6 +98,9 @@ CASE_ID = "htcds.case_id"
 CASE_DATE = "htcds.case_date"
 AGE = "htcds.age_years"
 MAJORITY_AT_EXPLOIT = "htcds.majority_status_at_exploit"
+#: read only for the linkage keys by the harmonizer, never stored
+LINKAGE_NAME = "htcds.linkage_name"
+LINKAGE_BIRTH_DATE = "htcds.linkage_birth_date"
 UNPARSEABLE = "unparseable"  # a marker the harmonizer quarantines, never a cell value
 
 #: minimum evidence that a table follows the standard
@@ -265,12 +274,17 @@ def builtin_mapping() -> Mapping:
                                        values=_identity(vocabulary))
     for target in cw.country_fields.values():
         fields[target] = FieldRule(column=_target_column(target))
+    linkage = None
+    if cw.linkage_name and cw.linkage_birth_date:
+        linkage = Linkage(name=(LINKAGE_NAME,),
+                          birth_date=BirthDate(column=LINKAGE_BIRTH_DATE, date_format="iso"))
     return Mapping(
         mapping_version=cw.mapping_version,
         description=f"Built-in crosswalk from {cw.standard} ({cw.version})",
         case_id=CASE_ID,
         constants=dict(cw.constants),
         fields=fields,
+        linkage=linkage,
     )
 
 
@@ -311,7 +325,13 @@ def prepare(table: RawTable) -> HtcdsPrepared:
     derived[CASE_ID] = _case_ids(src, cols, cw, source_rows)
     case_dates = _case_dates(src, kept, cols, cw)
     derived[CASE_DATE] = [d.isoformat() if isinstance(d, date) else d for d in case_dates]
-    derived[AGE] = _ages(kept, case_dates)
+    births = (_parse_column(kept["prs_Birthdate"]) if "prs_Birthdate" in kept.columns
+              else [None] * len(kept))
+    derived[AGE] = _ages(births, case_dates)
+    if builtin_mapping().linkage is not None:
+        derived[LINKAGE_NAME] = _linkage_names(kept, cw)
+        derived[LINKAGE_BIRTH_DATE] = [b.isoformat() if isinstance(b, date) else ""
+                                       for b in births]
     derived[MAJORITY_AT_EXPLOIT] = _majority(kept, unmapped)
     codes, other = _picklists(kept, cw, unmapped)
     derived.update(codes)
@@ -474,15 +494,21 @@ def _case_dates(src: pd.DataFrame, kept: pd.DataFrame, cols: Sequence[_Column],
     return out
 
 
-def _ages(kept: pd.DataFrame, case_dates: Sequence[date | str]) -> list[str]:
+def _linkage_names(kept: pd.DataFrame, cw: Crosswalk) -> list[str]:
+    """Per case the name parts the linkage keys read, joined ("" when none is given)."""
+    parts = [kept[f].astype(str).str.strip() for f in cw.linkage_name if f in kept.columns]
+    if not parts:
+        return [""] * len(kept)
+    return [" ".join(p for p in row if not is_not_supplied(p))
+            for row in zip(*(p.tolist() for p in parts), strict=True)]
+
+
+def _ages(births: Sequence[date | str | None], case_dates: Sequence[date | str]) -> list[str]:
     """Completed years at the case date from prs_Birthdate (the birth date goes no further).
 
     An unreadable birth date or a case without a case date gives no age; a birth date after
     the case date gives a negative age, which the harmonizer quarantines as out of range.
     """
-    if "prs_Birthdate" not in kept.columns:
-        return [""] * len(kept)
-    births = _parse_column(kept["prs_Birthdate"])
     out = []
     for birth, on in zip(births, case_dates, strict=True):
         if isinstance(birth, date) and isinstance(on, date):

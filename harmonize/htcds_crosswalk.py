@@ -185,6 +185,9 @@ class Crosswalk:
     country_overrides: Mapping[str, str]
     picklists: Mapping[str, Picklist]
     not_mapped: Mapping[str, str]
+    #: fields read only for the linkage keys: the name's parts, and the birth date
+    linkage_name: tuple[str, ...] = ()
+    linkage_birth_date: str | None = None
 
     @property
     def mapping_version(self) -> str:
@@ -312,6 +315,8 @@ def load_crosswalk(path: Path = CROSSWALK_PATH) -> Crosswalk:
         country_overrides={str(k): str(v) for k, v in countries.get("overrides", {}).items()},
         picklists={str(f): _picklist(str(f), raw) for f, raw in data["picklists"].items()},
         not_mapped={str(k): " ".join(str(v).split()) for k, v in data["not_mapped"].items()},
+        linkage_name=tuple(str(f) for f in (data.get("linkage") or {}).get("name", ())),
+        linkage_birth_date=(data.get("linkage") or {}).get("birth_date"),
     )
     if crosswalk.consent_given & crosswalk.consent_refused:
         raise SchemaDefinitionError("htcds crosswalk: a consent word is both given and refused")
@@ -319,8 +324,10 @@ def load_crosswalk(path: Path = CROSSWALK_PATH) -> Crosswalk:
     if not statuses <= {"identified", "presumed", "not_a_victim"}:
         raise SchemaDefinitionError("htcds crosswalk: unknown trafficking status class")
     known = set(crosswalk.known_fields)
+    linkage = (*crosswalk.linkage_name, *([crosswalk.linkage_birth_date]
+                                         if crosswalk.linkage_birth_date else []))
     for name in (*crosswalk.picklists, *crosswalk.country_fields, crosswalk.consent_field,
-                 crosswalk.eligibility_field, *crosswalk.aliases.values()):
+                 crosswalk.eligibility_field, *crosswalk.aliases.values(), *linkage):
         if name not in known:
             raise SchemaDefinitionError(f"htcds crosswalk: {name!r} is not in columns")
     _canonical_index(crosswalk)

@@ -38,6 +38,67 @@ class FieldRule(BaseModel):
         return value
 
 
+class BirthDate(BaseModel):
+    """The column holding the date of birth, and how it is written."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str = Field(min_length=1)
+    date_format: str | None = None  # strftime format, "excel", "iso" or None (detected)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_column(cls, value: Any) -> Any:
+        return {"column": value} if isinstance(value, str) else value
+
+
+class Linkage(BaseModel):
+    """Identifying columns read only to compute the person's linkage keys, never stored.
+
+    ``name``'s columns are joined (their order does not matter: words are compared in any
+    order); the year of birth comes from a readable ``birth_date``, else ``birth_year``. The old
+    list form (``linkage: [A, B]``) is kept as ``columns``: one opaque key over those values.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: tuple[str, ...] = ()
+    birth_date: BirthDate | None = None
+    birth_year: str | None = Field(default=None, min_length=1)
+    columns: tuple[str, ...] = ()  # the old list form
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_list_form(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return {"columns": value}
+        if isinstance(value, dict) and isinstance(value.get("name"), str):
+            return {**value, "name": [value["name"]]}
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> Linkage:
+        if self.columns:
+            if self.name or self.birth_date or self.birth_year:
+                raise ValueError("either the old list of columns or name/birth_date/birth_year, "
+                                 "not both")
+            return self
+        if not self.name:
+            raise ValueError("name: the column(s) holding the person's name are needed")
+        if any(not c for c in self.name):
+            raise ValueError("name: a column name is empty")
+        if self.birth_date is None and self.birth_year is None:
+            raise ValueError("needs birth_date or birth_year besides the name")
+        return self
+
+    @property
+    def read(self) -> tuple[str, ...]:
+        """Every column the linkage reads."""
+        birth = (self.birth_date.column,) if self.birth_date else ()
+        year = (self.birth_year,) if self.birth_year else ()
+        return tuple(dict.fromkeys((*self.columns, *self.name, *birth, *year)))
+
+
 class Mapping(BaseModel):
     """One partner's mapping (one version)."""
 
@@ -49,9 +110,9 @@ class Mapping(BaseModel):
     sheet: str | None = None
     constants: dict[str, str] = Field(default_factory=dict)
     fields: dict[str, FieldRule]
-    # Columns (e.g. name and birth date) hashed into a linkage key to find the same person in
-    # other records; read only for that, never stored.
-    linkage: tuple[str, ...] = ()
+    # Columns (name, date or year of birth) hashed into linkage keys to find the same person
+    # in other records; read only for that, never stored.
+    linkage: Linkage | None = None
 
     @model_validator(mode="after")
     def _known_targets(self) -> Mapping:
@@ -75,13 +136,19 @@ class Mapping(BaseModel):
                 if isinstance(target, str) and target not in vocab.codes:
                     raise ValueError(f"fields.{name}.values.{source}: {target!r} is not a "
                                      f"code of {vocab.name}")
+        if self.linkage is not None:
+            for name, rule in self.fields.items():
+                if rule.column in self.linkage.name:
+                    raise ValueError(f"fields.{name}: {rule.column!r} is a name column of "
+                                     "linkage, read only for the linkage key")
         return self
 
     @property
     def columns(self) -> tuple[str, ...]:
         """Every source column this mapping reads (the PII firewall's allow-list)."""
         return (self.case_id, *dict.fromkeys(
-            [*(r.column for r in self.fields.values()), *self.linkage]))
+            [*(r.column for r in self.fields.values()),
+             *(self.linkage.read if self.linkage else ())]))
 
 
 class _LineLoader(yaml.SafeLoader):

@@ -72,8 +72,10 @@ def process(engine: sa.Engine, store: RawStore, upload: uploads.Upload,
                            secret=secret)
         report = {**result.report(show_unmapped=shown_to_partner), **extra}
         with engine.begin() as conn:
-            report["duplicates_marked"] = store_cases(conn, result, org_id=upload.org_id,
-                                                      upload_id=upload.id)
+            # Repeats within this organisation only: a count over all organisations would
+            # tell a partner whether another holds a named person.
+            report["repeat_records"] = store_cases(conn, result, org_id=upload.org_id,
+                                                   upload_id=upload.id)
             uploads.mark(conn, upload.id, uploads.HARMONISED,
                          mapping_version=mapping.mapping_version, rows_read=report["rows_read"],
                          rows_accepted=len(result.cases),

@@ -13,6 +13,7 @@ from rapidfuzz import fuzz
 
 from harmonize.dates import detect_format, parse_date
 from harmonize.harmonizer import NO, YES, _parse_age, _tokens
+from harmonize.linkage import parse_birth_date, parse_birth_year
 from harmonize.matching import is_not_supplied, match
 from ingest.pii import identifier_column_kind
 from ingest.table import RawTable
@@ -22,6 +23,7 @@ ALIASES = Path(__file__).parent / "column_aliases.yaml"
 SAMPLE = 500  # distinct values looked at per column
 ACCEPT = 0.45  # below this a column is left unmapped
 SURE = 0.75  # below this the suggestion carries a TODO
+BIRTH_AGE_PENALTY = 0.75  # an age computed from a birth date or year, against one recorded
 VOCABULARY_TARGETS = {
     "gender": "gender", "age_broad": "age_band", "majority_status": "majority_status",
     "citizenship": "country", "country_of_exploitation": "country", "data_source": "data_source",
@@ -42,6 +44,9 @@ class Guess:
     rule: dict[str, object] = field(default_factory=dict)
     why: str = ""
     dropped: str | None = None  # the identifier kind when the column is never mapped
+    # "name", "birth_date" or "birth_year" when the column feeds the linkage keys
+    linkage: str | None = None
+    linkage_rule: dict[str, object] = field(default_factory=dict)
 
 
 @cache
@@ -147,7 +152,10 @@ def suggest(table: RawTable) -> list[Guess]:
         # Between two columns that fit one target, the better-filled one wins.
         filled = 1 - float(col.map(is_not_supplied).mean()) if len(col) else 0.0
         for target, score, rule, why in _candidates(column, col):
-            # A birth date may only become an age band (computed, then the date dropped).
+            # A birth date may only become an age band (computed, then the date dropped),
+            # and an age the partner recorded beats one computed from it.
+            if target == "age_broad" and rule.get("kind") in ("birth_date", "birth_year"):
+                score *= BIRTH_AGE_PENALTY
             if kind is None or (kind == "birth_date" and target == "age_broad"):
                 options.append((score * (0.5 + 0.5 * filled), score, column, target, rule, why))
     taken: set[str] = set()
@@ -157,7 +165,76 @@ def suggest(table: RawTable) -> list[Guess]:
             continue
         guess.target, guess.confidence, guess.rule, guess.why = target, round(score, 2), rule, why
         taken.add(target)
+    _linkage(table, guesses)
     return list(guesses.values())
+
+
+# Header words of a name that is not the victim's own (or not the one others would record).
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_OTHER_PERSON = _words("""
+    father mother pere mere padre madre pai mae parent parents guardian tuteur tutrice tutor
+    tutora husband wife spouse epoux epouse conjoint conjointe esposo esposa marido mulher
+    recruiter recruteur reclutador recrutador trafficker trafiquant tratante traficante
+    worker caseworker agent officer staff interviewer enqueteur entrevistador user
+    utilisateur usuario contact emergency referent nickname alias surnom apodo kunya middle
+    maiden jeune soltera solteira organisation organization country pays pais city ville
+    file fichier office bureau
+""")
+
+
+def _linkage_kind(column: str) -> str | None:
+    """Which part of the linkage keys a header names: "name", "birth_date", "birth_year"."""
+    headers = {normalise_token(column), normalise_token(column.rsplit(".", 1)[-1])}
+    aliases = _aliases()
+    if any(h in aliases["linkage_birth_year"] for h in headers):
+        return "birth_year"
+    kind = identifier_column_kind(column)
+    if kind == "birth_date" or any(h in aliases["linkage_birth_date"] for h in headers):
+        return "birth_date"
+    if kind == "person_name" or any(h in aliases["linkage_name"] for h in headers):
+        words = set(normalise_token(column).replace(".", " ").split())
+        return None if words & _OTHER_PERSON else "name"
+    return None
+
+
+def _linkage(table: RawTable, guesses: dict[str, Guess]) -> None:
+    """Mark the columns of the linkage block: the name (all its columns) and a readable date
+    or year of birth. Nothing is marked unless there is a name and one of the two."""
+    found: dict[str, list[str]] = {"name": [], "birth_date": [], "birth_year": []}
+    rules: dict[str, dict[str, object]] = {}
+    for column in table.frame.columns:
+        kind = _linkage_kind(column)
+        if kind is None:
+            continue
+        values = [str(v) for v in _distinct(table.frame[column]).index]
+        if not values:
+            continue
+        if kind == "birth_year":
+            if _share_true([parse_birth_year(v) is not None for v in values]) < 0.8:
+                continue
+        elif kind == "birth_date":
+            dates = detect_format(values)
+            if dates is None or _share_true(
+                    [parse_birth_date(v, dates.format) is not None for v in values]) < 0.8:
+                continue
+            if dates.format not in ("iso", "year"):
+                rules[column] = {"date_format": dates.format}
+        found[kind].append(column)
+    if not found["name"] or not (found["birth_date"] or found["birth_year"]):
+        return
+    for kind, columns in found.items():
+        for k, column in enumerate(columns):
+            if kind != "name" and k > 0:
+                break  # one date and one year of birth at most: the first found
+            guesses[column].linkage = kind
+            guesses[column].linkage_rule = rules.get(column, {})
+
+
+def _share_true(flags: list[bool]) -> float:
+    return sum(flags) / len(flags) if flags else 0.0
 
 
 def _yaml_scalar(value: object) -> str:
@@ -182,19 +259,38 @@ def draft_yaml(guesses: list[Guess], *, name: str, sheet: str | None = None) -> 
         lines.append(f"sheet: {_yaml_scalar(sheet)}")
     if not any(g.target == "data_source" for g in guesses):
         lines += ["constants:", "  data_source: case_management  # TODO: or hotline"]
-    lines.append("fields:")
-    for g in guesses:
-        if g.target in (None, "case_id"):
-            continue
+    mapped = [g for g in guesses if g.target not in (None, "case_id")]
+    lines.append("fields:" if mapped else
+                 "fields: {}  # TODO: no column matched a common-schema field")
+    for g in mapped:
         rule = ", ".join(f"{k}: {_yaml_scalar(v)}" for k, v in
                          {"column": g.column, **g.rule}.items())
         todo = "  TODO: check" if g.confidence < SURE else ""
         note = " Birth date: only the age is kept." if g.dropped else ""
         lines.append(f"  {g.target}: {{{rule}}}  # confidence {g.confidence}: {g.why}.{note}{todo}")
+    lines += _linkage_yaml(guesses)
     unmapped = [g for g in guesses if g.target is None]
     if unmapped:
         lines.append("# Columns left out (never stored):")
         for g in unmapped:
-            why = f"looks like an identifier ({g.dropped})" if g.dropped else "no match"
+            why = (f"read only for the linkage keys ({g.linkage})" if g.linkage else
+                   f"looks like an identifier ({g.dropped})" if g.dropped else "no match")
             lines.append(f"#   {_yaml_scalar(g.column)}: {why}")
     return "\n".join(lines) + "\n"
+
+
+def _linkage_yaml(guesses: list[Guess]) -> list[str]:
+    names = [g.column for g in guesses if g.linkage == "name"]
+    if not names:
+        return []
+    lines = ["# The person's name and date or year of birth: read only to compute the linkage",
+             "# keys (HMAC) that count a person recorded twice once; never stored.",
+             "linkage:", f"  name: [{', '.join(_yaml_scalar(c) for c in names)}]"]
+    for g in guesses:
+        if g.linkage == "birth_date":
+            rule = ", ".join(f"{k}: {_yaml_scalar(v)}" for k, v in
+                             {"column": g.column, **g.linkage_rule}.items())
+            lines.append(f"  birth_date: {{{rule}}}")
+        elif g.linkage == "birth_year":
+            lines.append(f"  birth_year: {_yaml_scalar(g.column)}")
+    return lines

@@ -23,7 +23,10 @@ class NoisyTable:
     dimensions: tuple[str, ...]
     keys: pd.DataFrame  # one row per cell: the dimension values
     values: np.ndarray  # float estimates, same order as keys
-    variance: float  # per-cell noise variance of the original measurement
+    # Noise variance of each cell's estimate (one number when all cells share it). Cells of a
+    # table summed over cohorts differ: a year's row is one cohort's measurement, the "not
+    # supplied" row the sum of every cohort's.
+    variance: float | np.ndarray
 
 
 def _margin_index(fine: NoisyTable, coarse: NoisyTable) -> np.ndarray:
@@ -42,16 +45,20 @@ def _margin_index(fine: NoisyTable, coarse: NoisyTable) -> np.ndarray:
 def combine(fine: NoisyTable, coarse: NoisyTable) -> None:
     """Best linear unbiased estimates of both tables, with ``coarse`` the margin of ``fine``.
 
-    For each coarse cell a with m fine cells b_i (variances s_a, s_b): the gap a - sum(b)
-    is shared out in proportion to the variances, which is the GLS solution.
+    For each coarse cell a (variance s_a) with fine cells b_i (variances s_i): the gap
+    a - sum(b) is shared out in proportion to the variances, s_i / (sum(s) + s_a), which is
+    the GLS solution.
     """
     index = _margin_index(fine, coarse)
-    m = np.bincount(index, minlength=len(coarse.values)).astype(float)
+    fine_var = np.broadcast_to(np.asarray(fine.variance, dtype=float), fine.values.shape)
+    coarse_var = np.broadcast_to(np.asarray(coarse.variance, dtype=float), coarse.values.shape)
+    var_sums = np.bincount(index, weights=fine_var, minlength=len(coarse.values))
     sums = np.bincount(index, weights=fine.values, minlength=len(coarse.values))
     gap = coarse.values - sums
+    denominator = var_sums[index] + coarse_var[index]
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(m > 0, fine.variance / (m * fine.variance + coarse.variance), 0.0)
-    fine.values = fine.values + (share * gap)[index]
+        share = np.where(denominator > 0, fine_var / denominator, 0.0)
+    fine.values = fine.values + share * gap[index]
     coarse.values = np.bincount(index, weights=fine.values, minlength=len(coarse.values))
 
 

@@ -30,16 +30,28 @@ from schemas.tables import counted_cases
 Cell = tuple[object, ...]
 # Groups read from the database at a time when counting many tables from one scan.
 PART_SIZE = 200_000
+# The field a cohort is defined by (privacy model v2: the year a person was first registered).
+COHORT_YEAR = "year_of_registration"
+Source = sa.Select[Any]
 
 
-def domain(field_name: str, year_min: int) -> tuple[object, ...]:
+def _source(source: Source | None) -> sa.Subquery:
+    return (counted_cases() if source is None else source).subquery()
+
+
+def domain(field_name: str, year_min: int, cohort: int | None = None) -> tuple[object, ...]:
     """The public domain of a dimension, with None for "not supplied" last.
 
-    Never read from data: a category that exists only in the data would leak.
+    Never read from data: a category that exists only in the data would leak. Measured for
+    one cohort, the year of registration can only be the cohort's own year (or not supplied):
+    a cohort is the persons first registered that year, a public fact of its definition, so
+    the other years' cells are structurally empty and not measured (no noise added to them).
     """
     f = SCHEMA.field(field_name)
-    if f.type == "year":
-        values: tuple[object, ...] = tuple(range(year_min, datetime.now(UTC).year + 1))
+    if f.type == "year" and cohort is not None and field_name == COHORT_YEAR:
+        values: tuple[object, ...] = (cohort,)
+    elif f.type == "year":
+        values = tuple(range(year_min, datetime.now(UTC).year + 1))
     elif f.type == "flag":
         values = (True, False)
     else:
@@ -47,8 +59,8 @@ def domain(field_name: str, year_min: int) -> tuple[object, ...]:
     return (*values, None)
 
 
-def cells(dimensions: tuple[str, ...], year_min: int) -> list[Cell]:
-    return list(itertools.product(*(domain(d, year_min) for d in dimensions)))
+def cells(dimensions: tuple[str, ...], year_min: int, cohort: int | None = None) -> list[Cell]:
+    return list(itertools.product(*(domain(d, year_min, cohort) for d in dimensions)))
 
 
 def _normalise(value: object, dimension: str) -> object:
@@ -59,7 +71,8 @@ def _normalise(value: object, dimension: str) -> object:
 
 
 def exact_counts(
-    conn: sa.Connection, dimensions: tuple[str, ...], year_min: int
+    conn: sa.Connection, dimensions: tuple[str, ...], year_min: int,
+    source: Source | None = None,
 ) -> dict[Cell, int]:
     """Count cases per cell of the full public domain (empty cells are zero), one scan.
 
@@ -68,7 +81,7 @@ def exact_counts(
     A release counts all its tables at once with :func:`exact_counts_many`; this direct
     ``GROUP BY`` of one table is what that must equal.
     """
-    counted = counted_cases().subquery()
+    counted = _source(source)
     cols = [counted.c[d] for d in dimensions]
     query = sa.select(*cols, sa.func.count()).group_by(*cols)
     normalised: dict[Cell, int] = {}
@@ -122,8 +135,9 @@ def _grouped(dimensions: tuple[str, ...], rows: Sequence[sa.Row[Any]]) -> Groupe
     return Grouped(dimensions, tuple(values), np.asarray(columns[-1], dtype=np.int64))
 
 
-def _group_by_query(dimensions: tuple[str, ...]) -> sa.Select[Any]:
-    counted = counted_cases().subquery()
+def _group_by_query(dimensions: tuple[str, ...], source: Source | None = None
+                    ) -> sa.Select[Any]:
+    counted = _source(source)
     cols = [counted.c[d] for d in dimensions]
     return sa.select(*cols, sa.func.count()).group_by(*cols)
 
@@ -134,17 +148,19 @@ def group_by(conn: sa.Connection, dimensions: tuple[str, ...]) -> Grouped:
 
 
 def group_by_parts(conn: sa.Connection, dimensions: tuple[str, ...],
-                   part_size: int = PART_SIZE) -> Iterator[Grouped]:
+                   part_size: int = PART_SIZE, source: Source | None = None
+                   ) -> Iterator[Grouped]:
     """The same groups as :func:`group_by`, fetched ``part_size`` at a time."""
-    result = conn.execute(_group_by_query(dimensions),
+    result = conn.execute(_group_by_query(dimensions, source),
                           execution_options={"yield_per": part_size})
     for rows in result.partitions():
         yield _grouped(dimensions, rows)
 
 
-def _domain_codes(values: np.ndarray, dimension: str, year_min: int) -> tuple[np.ndarray, int]:
+def _domain_codes(values: np.ndarray, dimension: str, year_min: int,
+                  cohort: int | None = None) -> tuple[np.ndarray, int]:
     """Each group's position in the dimension's domain; ``len(domain)`` when outside it."""
-    dom = domain(dimension, year_min)
+    dom = domain(dimension, year_min, cohort)
     position = {v: i for i, v in enumerate(dom)}
     found, uniques = pd.factorize(values, use_na_sentinel=True)  # NULL -> -1
     # One entry per distinct stored value, then NULL last, so that -1 picks "not supplied".
@@ -155,7 +171,8 @@ def _domain_codes(values: np.ndarray, dimension: str, year_min: int) -> tuple[np
 
 
 def table_counts(grouped: Grouped, dimensions: tuple[str, ...], year_min: int,
-                 codes: dict[str, tuple[np.ndarray, int]] | None = None) -> np.ndarray:
+                 codes: dict[str, tuple[np.ndarray, int]] | None = None,
+                 cohort: int | None = None) -> np.ndarray:
     """A table's exact counts in the order of ``cells(dimensions, year_min)``.
 
     Summed out of a grouping that contains the table's dimensions. Every dimension gets
@@ -170,7 +187,8 @@ def table_counts(grouped: Grouped, dimensions: tuple[str, ...], year_min: int,
     index = np.zeros(len(grouped.counts), dtype=np.int64)
     for d in dimensions:
         if d not in codes:
-            codes[d] = _domain_codes(grouped.values[grouped.dimensions.index(d)], d, year_min)
+            codes[d] = _domain_codes(grouped.values[grouped.dimensions.index(d)], d, year_min,
+                                     cohort)
         code, size = codes[d]
         index = index * (size + 1) + code
         sizes.append(size)
@@ -183,7 +201,8 @@ def table_counts(grouped: Grouped, dimensions: tuple[str, ...], year_min: int,
 
 def exact_counts_many(conn: sa.Connection, dimension_sets: Sequence[tuple[str, ...]],
                       year_min: int, *, max_columns: int | None = None,
-                      part_size: int = PART_SIZE) -> list[np.ndarray]:
+                      part_size: int = PART_SIZE, source: Source | None = None
+                      ) -> list[np.ndarray]:
     """Every table's exact counts (``cells`` order), from one scan per :func:`scan_plan`.
 
     Equal, cell for cell, to :func:`exact_counts` of each table on its own. A grouping's
@@ -197,9 +216,43 @@ def exact_counts_many(conn: sa.Connection, dimension_sets: Sequence[tuple[str, .
     out = [np.zeros(math.prod(len(domain(d, year_min)) for d in dims), dtype=np.int64)
            for dims in dimension_sets]
     for i, grouping in enumerate(groupings):
-        for part in group_by_parts(conn, grouping, part_size):
+        for part in group_by_parts(conn, grouping, part_size, source):
             codes: dict[str, tuple[np.ndarray, int]] = {}
             for j, dims in enumerate(dimension_sets):
                 if home[j] == i:
                     out[j] += table_counts(part, tuple(dims), year_min, codes)
+    return out
+
+
+def exact_counts_by_cohort(conn: sa.Connection, source: Source,
+                           dimension_sets: Sequence[tuple[str, ...]], year_min: int,
+                           cohorts: Sequence[int], *, part_size: int = PART_SIZE
+                           ) -> dict[int, list[np.ndarray]]:
+    """Every table's exact counts for every cohort (``cells(dims, year_min, cohort)`` order).
+
+    The same single scan as :func:`exact_counts_many`, grouped by the cohort as well; each
+    group belongs to one cohort, so splitting the groups by cohort and summing each table out
+    of its cohort's groups gives, per cohort, exactly what a scan of that cohort alone would.
+    ``source`` must have a ``cohort`` column (the materialised snapshot). Cohorts not listed
+    are not counted at all.
+    """
+    wanted = list(dict.fromkeys(cohorts))
+    groupings = scan_plan(dimension_sets)
+    home = [next(i for i, g in enumerate(groupings) if set(dims) <= set(g))
+            for dims in dimension_sets]
+    out = {c: [np.zeros(math.prod(len(domain(d, year_min, c)) for d in dims), dtype=np.int64)
+               for dims in dimension_sets] for c in wanted}
+    for i, grouping in enumerate(groupings):
+        for part in group_by_parts(conn, ("cohort", *grouping), part_size, source):
+            cohort_of = np.asarray([int(v) for v in part.values[0]], dtype=np.int64)
+            for c in wanted:
+                mask = cohort_of == c
+                if not mask.any():
+                    continue
+                sub = Grouped(tuple(grouping), tuple(v[mask] for v in part.values[1:]),
+                              part.counts[mask])
+                codes: dict[str, tuple[np.ndarray, int]] = {}
+                for j, dims in enumerate(dimension_sets):
+                    if home[j] == i:
+                        out[c][j] += table_counts(sub, tuple(dims), year_min, codes, c)
     return out

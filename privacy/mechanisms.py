@@ -33,8 +33,9 @@ def _gaussian(scale: float) -> Any:
 def gaussian_scale(rho: Fraction) -> float:
     """The smallest scale whose OpenDP privacy map stays within ``rho``."""
     scale = math.sqrt(TABLE_SENSITIVITY**2 / (2 * float(rho)))
-    # Float rounding can leave the map a hair above rho; nudge the scale up until it is not.
-    while _gaussian(scale).map(TABLE_SENSITIVITY) > float(rho):
+    # Float rounding can leave the map a hair above rho; nudge the scale up until it is not,
+    # compared exactly: the accountant charges the map's value against the exact allotment.
+    while Fraction(_gaussian(scale).map(TABLE_SENSITIVITY)) > rho:
         scale = math.nextafter(scale, math.inf) * (1 + 1e-12)
     return scale
 

@@ -51,8 +51,12 @@ class NoiseSource(Protocol):
         """``counts`` plus discrete Gaussian noise of ``scale`` (calibration is the caller's)."""
         ...
 
-    def noisy_max(self, scores: Sequence[float], scale: float, label: str) -> int:
-        """Index chosen with probability proportional to exp(score / scale) (exponential mech.)."""
+    def noisy_max(self, scores: Sequence[float], scale: float, label: str,
+                  sensitivity: float = 1.0) -> int:
+        """Index chosen with probability proportional to exp(score / scale) (exponential mech.).
+
+        ``sensitivity`` is the scores' L-infinity sensitivity: what the release's accountant
+        evaluates OpenDP's privacy map at (the draw itself does not depend on it)."""
         ...
 
     def derive(self, context: str) -> NoiseSource:
@@ -91,7 +95,8 @@ class OpenDPNoise:
     def discrete_gaussian(self, counts: Sequence[int], scale: float, label: str) -> list[int]:
         return [int(v) for v in _gaussian(scale)(list(counts))]
 
-    def noisy_max(self, scores: Sequence[float], scale: float, label: str) -> int:
+    def noisy_max(self, scores: Sequence[float], scale: float, label: str,
+                  sensitivity: float = 1.0) -> int:
         return int(_noisy_max(scale)([float(s) for s in scores]))
 
     def derive(self, context: str) -> NoiseSource:
@@ -215,7 +220,8 @@ class SeededNoise:
             self._key("discrete-gaussian", label, scale, len(counts)), scale, len(counts))
         return [int(c) + int(e) for c, e in zip(counts, noise, strict=True)]
 
-    def noisy_max(self, scores: Sequence[float], scale: float, label: str) -> int:
+    def noisy_max(self, scores: Sequence[float], scale: float, label: str,
+                  sensitivity: float = 1.0) -> int:
         s = np.asarray(scores, dtype=np.float64)
         # Same distribution as OpenDP's Gumbel-max: P(i) proportional to exp(score_i / scale).
         weights = np.exp((s - s.max()) / scale)

@@ -97,20 +97,22 @@ class ReleaseSpec(BaseModel):
         return self.planned().rho
 
     def planned(self) -> Budget:
-        """Everything this release would spend, known before any data is read.
+        """Everything this release would spend on each cohort it measures in full.
 
         The DP tables and the marginal synthesizer spend zCDP rho; pac-synth is only
         (epsilon, delta)-DP, so it spends exactly the epsilon and delta it is given
         (``privacy.ledger`` composes the two kinds against the cap).
         """
-        total = Budget(rho=Fraction(str(self.dp_tables.rho)))
-        if self.synthetic is not None:
-            if self.synthetic.method == "pac-synth":
-                total += Budget(approx_epsilon=Fraction(self.synthetic.budget_epsilon()),
-                                approx_delta=Fraction(self.synthetic.delta))
-            else:
-                total += Budget(rho=self.synthetic.budget_rho())
-        return total
+        return Budget(rho=Fraction(str(self.dp_tables.rho))) + self.synthetic_budget()
+
+    def synthetic_budget(self) -> Budget:
+        """What the synthetic product spends on each cohort it measures."""
+        if self.synthetic is None:
+            return Budget()
+        if self.synthetic.method == "pac-synth":
+            return Budget(approx_epsilon=Fraction(self.synthetic.budget_epsilon()),
+                          approx_delta=Fraction(self.synthetic.delta))
+        return Budget(rho=self.synthetic.budget_rho())
 
 
 def parse_spec(text: str, source: str = "spec") -> ReleaseSpec:

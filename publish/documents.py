@@ -13,6 +13,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from harmonize import htcds
+from privacy import cohorts, intervals
+from publish import ledger
 from publish.meta import LICENCES, ReleaseMeta
 from publish.resources import Resource
 from schemas.codebook import codebook
@@ -53,6 +55,12 @@ def _context(meta: ReleaseMeta, resources: list[Resource], dp: dict[str, Any]) -
         "htcds_note": htcds.METHODOLOGY_NOTE,
         "duplicate_rule": SCHEMA.field("duplicate_of").description,
         "not_published": meta.extra.get("not_published", []),
+        "privacy_model": cohorts.METHODOLOGY,
+        "publication_rule": intervals.METHODOLOGY,
+        # As datapackage.json states it (checked against the documented shape there).
+        "ledger": dp["ctcollab"]["privacy_ledger"],
+        "weakest": ledger.weakest_kanon(dp["ctcollab"]["privacy_ledger"]),
+        "ledger_keys": ledger.documented_keys(),
     }
 
 
@@ -88,6 +96,8 @@ def write_workbook(path: Path, meta: ReleaseMeta, tables: list[Resource]) -> Non
     readme.append(["Counts are differentially private: each carries noise, a 95% interval "
                    "(lower_95, upper_95) and a flag: c = below the threshold, withheld; "
                    "u = low reliability."])
+    readme.append(["What the release spent of each cohort's lifetime privacy budget: "
+                   "methodology.html, section 'The privacy ledger'."])
     readme.append([])
     for t in tables:
         readme.append([t.name, t.title])
@@ -124,6 +134,7 @@ def _json_ld(meta: ReleaseMeta, dp: dict[str, Any]) -> dict[str, Any]:
         "@type": "Dataset",
         "name": meta.title,
         "version": meta.version,
+        "identifier": f"ctcollab-{meta.version}-{meta.release_id}",
         "datePublished": meta.created.date().isoformat(),
         "license": licence_url or meta.licence,
         "description": ("Privacy-protected open data on identified victims of human "
@@ -150,12 +161,24 @@ def _totals_by_year(folder: Path) -> dict[str, int]:
     return {}
 
 
+def _spent_line(privacy_ledger: dict[str, Any]) -> list[str]:
+    """What the release spent, from its public ledger (nothing when none was recorded)."""
+    if not privacy_ledger:
+        return []
+    total, delta = privacy_ledger["release"]["total"], privacy_ledger["cap"]["delta"]
+    epsilon = "n/a" if total["epsilon"] is None else f"{total['epsilon']:.4g}"
+    return [f"- Privacy budget spent by this release: rho = {total['rho']:.4g} (epsilon = "
+            f"{epsilon} at delta = {delta:.0e}) for the most charged cohort; each cohort's "
+            "lifetime spend is in the methodology's privacy ledger.", ""]
+
+
 def _changelog(meta: ReleaseMeta, dp: dict[str, Any], previous: Path | None,
                folder: Path) -> str:
     """What changed since the previous release, computed from published figures only."""
     lines = [f"# Changes in release {meta.version}", ""]
+    spent = _spent_line(dp["ctcollab"]["privacy_ledger"])
     if previous is None or not (previous / "datapackage.json").exists():
-        lines += ["First release.", ""]
+        lines += ["First release.", "", *spent]
         return "\n".join(lines)
     old = json.loads((previous / "datapackage.json").read_text(encoding="utf-8"))
     lines += [f"Compared with release {old['version']}.", ""]
@@ -171,6 +194,7 @@ def _changelog(meta: ReleaseMeta, dp: dict[str, Any], previous: Path | None,
     old_contrib = {c["title"] for c in old.get("contributors", [])}
     for c in sorted(set(meta.contributors) - old_contrib):
         lines.append(f"- New contributor: {c}.")
+    lines += spent
     before, after = _totals_by_year(previous), _totals_by_year(folder)
     if before or after:
         lines += ["", "Published totals by year of registration (noisy counts: a difference "

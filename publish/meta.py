@@ -14,17 +14,20 @@ LICENCES = {
 
 @dataclass(frozen=True)
 class ReleaseMeta:
-    """Everything a release records about what produced it."""
+    """Everything a release records about what produced it; nothing exact about the data.
+
+    ``release_id`` is random (never derived from the data: a content hash would tell anyone
+    whether the data changed); ``contributors`` are the partners that agreed to be named;
+    ``privacy_ledger`` is the public privacy ledger (see the codebook), ``{}`` when none was
+    recorded.
+    """
 
     version: str
     title: str
     created: datetime
-    snapshot_hash: str
-    case_count: int
+    release_id: str
     licence: str
     contributors: tuple[str, ...]
-    mapping_versions: tuple[str, ...]
     spec: dict[str, Any]
+    privacy_ledger: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
-
-

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from publish import documents, site
+from publish import documents, ledger, site
 from publish.meta import LICENCES, ReleaseMeta
 from publish.resources import Resource
 from schemas.definition import SCHEMA
@@ -97,24 +97,35 @@ def _datapackage(meta: ReleaseMeta, entries: list[dict[str, Any]],
         "sources": [{"title": "Case extracts of the collaborative's partner organisations"}],
         "resources": entries,
         "ctcollab": {
-            "snapshot_sha256": meta.snapshot_hash,
+            "release_id": meta.release_id,
             "schema_version": SCHEMA.version,
-            "mapping_versions": list(meta.mapping_versions),
             "libraries": _library_versions(),
             "spec": meta.spec,
             "earlier_releases": earlier,
+            "privacy_ledger": ledger.public(meta.privacy_ledger),
             **meta.extra,
         },
     }
 
 
 def build_release_folder(folder: Path, meta: ReleaseMeta, resources: list[Resource],
-                         previous: Path | None = None) -> None:
-    """Write every file of a release into ``folder`` (new and empty); the manifest last."""
+                         previous: Path | None = None,
+                         extra_files: dict[str, bytes] | None = None) -> None:
+    """Write every file of a release into ``folder`` (new and empty); the manifest last.
+
+    ``extra_files`` (relative path -> bytes) are written exactly as given: the per-cohort
+    measurement files, a closed cohort's carried byte for byte from an earlier release.
+    """
     (folder / "data").mkdir(parents=True)
+    for relative, data in sorted((extra_files or {}).items()):
+        target = folder / relative
+        if target.resolve().parent != (folder / relative).parent.resolve() or ".." in relative:
+            raise ValueError(f"{relative!r} is not a path inside the release")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
     entries = [_resource_entry(folder, r, _write_table(folder, r.name, r.frame))
                for r in resources]
-    tables = [r for r in resources if r.method == "dp-table"]
+    tables = [r for r in resources if r.method == "dp-table" and not r.privacy.get("raw")]
     if tables:
         documents.write_workbook(folder / "data" / "tables.xlsx", meta, tables)
     # The staging folder sits in the releases folder: the releases already there are the

@@ -73,12 +73,14 @@ def from_synthetic(result: SyntheticResult) -> Resource:
 def from_dp_table(table: DpTable) -> Resource:
     """A DP aggregate table as a resource; its privacy object states the exact guarantee."""
     dims = ", ".join(table.spec.dimensions)
+    cohorts = f"{table.cohorts[0]}-{table.cohorts[-1]}" if table.cohorts else "none"
     return Resource(
         name=table.spec.name,
         title=table.spec.title,
         titles=dict(table.spec.titles),
         description=(f"Differentially private counts of identified victims by {dims}, over "
-                     "every category of the public vocabularies (empty cells included)."),
+                     "every category of the public vocabularies (empty cells included): the "
+                     f"sum of the measurements of each cohort ({cohorts}), reconciled."),
         method="dp-table",
         frame=table.frame,
         schema=aggregate_table_schema(table.spec.dimensions),
@@ -86,7 +88,10 @@ def from_dp_table(table: DpTable) -> Resource:
             "method": "dp-table",
             "mechanism": "discrete Gaussian (OpenDP)",
             "noise": table.noise,  # "opendp-csprng", or "seeded" (reproducible with the seed)
-            "unit": "one case (one identified victim)",
+            "unit": "one person (records of the same person linked across partners)",
+            "measured": "per cohort (persons by year first registered); cells over several "
+                        "cohorts are sums of their measurements",
+            "cohorts": list(table.cohorts),
             "rho": float(table.rho),
             "epsilon": table.epsilon,
             "delta": table.delta,
@@ -94,15 +99,53 @@ def from_dp_table(table: DpTable) -> Resource:
             "ci95_half_width": table.accuracy95,
             "threshold": table.threshold,
             "dimensions": list(table.spec.dimensions),
+            "raw_measurements": f"{table.spec.name}_raw",
             "post_processing": "nested tables reconciled (GLS), non-negative integers that "
-                               "add up to their margins",
+                               "add up to their margins; cells published by the rule in the "
+                               "methodology, with intervals that hold for published cells",
         },
         report_markdown=(
-            f"Discrete Gaussian noise with scale {table.scale:.3g} (rho = {float(table.rho):.4g};"
-            f" epsilon = {table.epsilon:.3g} at delta = {table.delta:.0e}); 95% of published "
-            f"counts lie within ±{table.accuracy95:.0f} of the count the noise was added to. "
-            f"Counts below {table.threshold} are withheld (flag c)."
+            f"Measured for each cohort with discrete Gaussian noise of scale {table.scale:.3g}"
+            f" (rho = {float(table.rho):.4g} per person; epsilon = {table.epsilon:.3g} at "
+            f"delta = {table.delta:.0e}). A one-cohort cell is published when its measurement"
+            f" reaches {table.threshold}; 95% of one-cohort measurements lie within "
+            f"±{table.accuracy95:.0f} of the true count. The unbiased raw measurements are in "
+            f"`{table.spec.name}_raw`."
             + (" The noise was drawn by a sampler keyed by a secret release seed (same "
                "distribution and scale): whoever holds the seed can reproduce this table, so "
                "it is kept secret like a key." if table.noise == "seeded" else "")),
+    )
+
+
+def from_dp_table_raw(table: DpTable) -> Resource:
+    """A table's raw measurements: unbiased sums over cohorts (may be negative), variances."""
+    dims = list(table.spec.dimensions)
+    schema = aggregate_table_schema(table.spec.dimensions)
+    fields = [f for f in schema["fields"] if f["name"] in dims]
+    fields += [
+        {"name": "estimate", "type": "integer",
+         "description": "Sum over cohorts of the raw noisy measurements of this cell: "
+                        "unbiased, not clipped or rounded, may be negative."},
+        {"name": "variance", "type": "number",
+         "description": "Variance of the noise in `estimate` (sum of the cohorts' noise "
+                        "variances); its square root is the standard error."},
+    ]
+    return Resource(
+        name=f"{table.spec.name}_raw",
+        title=f"{table.spec.title} (raw noisy measurements)",
+        titles={k: f"{v} (mesures bruitées brutes)" for k, v in table.spec.titles.items()},
+        description=("The unbiased noisy measurements behind the published table, before any "
+                     "post-processing (no clipping, rounding, reconciliation or withholding): "
+                     "for researchers who model the noise. Cells of a true zero are mostly "
+                     "small positive or negative numbers."),
+        method="dp-table",
+        frame=table.raw,
+        # No primaryKey: a dimension's "not supplied" cell is empty, which a key may not be.
+        schema={**schema, "fields": fields},
+        privacy={"method": "dp-table", "mechanism": "discrete Gaussian (OpenDP)",
+                 "noise": table.noise,  # a seed's holder can remove it here too
+                 "unit": "one person", "rho": float(table.rho), "epsilon": table.epsilon,
+                 "delta": table.delta, "noise_scale": table.scale,
+                 "cohorts": list(table.cohorts), "raw": True,
+                 "dimensions": dims},
     )

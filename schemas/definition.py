@@ -18,10 +18,11 @@ HERE = Path(__file__).parent
 VOCABULARY_DIR = HERE / "vocabularies"
 
 FieldType = Literal[
-    "year", "category", "country", "flag", "concatenation", "key", "text", "integer", "timestamp"
+    "year", "category", "country", "flag", "concatenation", "key", "text", "integer",
+    "smallint", "timestamp"
 ]
 STORED_CTDC_TYPES = ("year", "category", "country", "flag")
-INTERNAL_TYPES = ("key", "text", "integer", "timestamp")
+INTERNAL_TYPES = ("key", "text", "integer", "smallint", "timestamp")
 
 
 def snake_case(name: str) -> str:

@@ -19,6 +19,7 @@ def pandas_dtype(f: Field, schema: Schema = SCHEMA) -> object:
         "key": "string",
         "text": "string",
         "integer": "Int64",
+        "smallint": "Int16",
         "timestamp": "datetime64[ns, UTC]",
     }
     return simple[f.type]
@@ -37,6 +38,7 @@ def arrow_type(f: Field) -> pa.DataType:
         "key": pa.string(),
         "text": pa.string(),
         "integer": pa.int64(),
+        "smallint": pa.int16(),
         "timestamp": pa.timestamp("ns", tz="UTC"),
     }
     return types[f.type]

@@ -37,7 +37,7 @@ def ctdc_table_schema(
 def internal_table_schema(schema: Schema = SCHEMA) -> dict[str, Any]:
     """Table Schema of the internal (stored) form: codes, ISO alpha-3 and booleans."""
     types = {"year": "integer", "flag": "boolean", "integer": "integer",
-             "timestamp": "datetime", "key": "string", "text": "string"}
+             "smallint": "integer", "timestamp": "datetime", "key": "string", "text": "string"}
     fields = []
     for f in schema.stored_fields:
         entry: dict[str, Any] = {"name": f.name, "title": f.title}

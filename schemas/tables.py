@@ -33,6 +33,7 @@ def sql_type(f: Field) -> sa.types.TypeEngine[Any]:
         "key": sa.String(64),
         "text": sa.String(100),
         "integer": sa.Integer(),
+        "smallint": sa.SmallInteger(),
         "timestamp": sa.DateTime(timezone=True),
     }
     return types[f.type]
@@ -122,6 +123,8 @@ cases = sa.Table(
     sa.Index("ix_cases_upload_id", "upload_id"),
     sa.Index("ix_cases_org_id", "org_id"),
     sa.Index("ix_cases_linkage_key", "linkage_key"),
+    sa.Index("ix_cases_linkage_key_year", "linkage_key_year"),
+    sa.Index("ix_cases_cohort", "cohort"),
 )
 
 
@@ -133,27 +136,88 @@ releases = sa.Table(
     "releases", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("version", sa.String(32), nullable=False, unique=True),
-    sa.Column("snapshot_hash", sa.String(64), nullable=False),
-    sa.Column("case_count", sa.Integer, nullable=False),
+    # A random id published with the release (never derived from the data).
+    sa.Column("release_id", sa.String(32), nullable=True),
     sa.Column("spec", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
 )
 
-budget_ledger = sa.Table(
-    "budget_ledger", metadata,
+# --- privacy model v2: persons' lifetime budget, per cohort ---------------------------------
+
+# The collaborative's lifetime cap per cohort: every change is a new row (the newest rules),
+# written only by `ctcollab budget cap`, so the cap's history is itself on record.
+privacy_caps = sa.Table(
+    "privacy_caps", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("rho", sa.String(40), nullable=False),  # exact decimal/fraction string
+    sa.Column("epsilon", sa.Float, nullable=False),
+    sa.Column("delta", sa.Float, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("set_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+)
+
+# Every spend of every release, against every cohort it touched. Cohorts are disjoint sets of
+# persons, so a cohort's lifetime loss is the composition of its own rows only.
+privacy_spends = sa.Table(
+    "privacy_spends", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("release_id", sa.Integer, sa.ForeignKey("releases.id"), nullable=False),
-    sa.Column("snapshot_hash", sa.String(64), nullable=False),
+    sa.Column("cohort", sa.SmallInteger, nullable=False),
     sa.Column("product", sa.String(64), nullable=False),
     sa.Column("item", sa.String(200), nullable=False),
-    # Exact budget arithmetic: rho is stored as a decimal string, never a binary float.
-    # rho is NULL for a spend that is only (epsilon, delta)-DP (pac-synth): no zCDP bound
-    # exists for it, and the ledger then counts its epsilon and delta (privacy.ledger).
-    sa.Column("rho", sa.String(40), nullable=True),
+    # Exact budget arithmetic: rho is stored as a fraction string, never a binary float.
+    # rho is NULL for a spend that is only (epsilon, delta)-DP (pac-synth).
+    sa.Column("rho", sa.String(80), nullable=True),
     sa.Column("epsilon", sa.Float, nullable=True),
     sa.Column("delta", sa.Float, nullable=True),
+    # A re-measurement of a closed cohort (late cases), published as a revision.
+    sa.Column("revision", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
-    sa.Index("ix_budget_ledger_snapshot", "snapshot_hash"),
+    sa.Index("ix_privacy_spends_cohort", "cohort"),
     sa.CheckConstraint("rho IS NOT NULL OR (epsilon IS NOT NULL AND delta IS NOT NULL)",
                        name="measured"),
+)
+
+# Cohorts the collaborative has closed (a cohort without a row is open).
+cohorts = sa.Table(
+    "cohorts", metadata,
+    sa.Column("cohort", sa.SmallInteger, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # "closed"
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+)
+
+# Every per-cohort file a release wrote (a measurement of one product item for one cohort),
+# and which of them are frozen: a closed cohort's frozen files are copied byte for byte into
+# every later release instead of being measured again.
+cohort_files = sa.Table(
+    "cohort_files", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("release_id", sa.Integer, sa.ForeignKey("releases.id"), nullable=False),
+    sa.Column("cohort", sa.SmallInteger, nullable=False),
+    sa.Column("product", sa.String(64), nullable=False),
+    sa.Column("item", sa.String(200), nullable=False),
+    # Relative to the release folder; NULL when the product could not be published for the
+    # cohort (e.g. k-anonymity infeasible): that outcome is frozen too, never retried.
+    sa.Column("path", sa.String(300), nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=True),
+    sa.Column("frozen", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("revision", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_cohort_files_cohort", "cohort", "product", "item"),
+)
+
+
+def _snapshot_columns(schema: Schema) -> list[sa.Column[Any]]:
+    cols: list[sa.Column[Any]] = [sa.Column("cohort", sa.SmallInteger, nullable=False)]
+    cols += [sa.Column(f.name, sql_type(f), nullable=True) for f in schema.case_fields]
+    return cols
+
+
+# The snapshot a release is computed from: the counted cases (one record per person) with
+# their person's cohort, copied in one statement under the release lock. Every product of the
+# release reads this copy, so an upload committed meanwhile is neither published nor charged.
+# It holds at most one snapshot (releases are serialised) and is emptied when the release ends.
+snapshot_cases = sa.Table(
+    "snapshot_cases", metadata, *_snapshot_columns(SCHEMA),
+    sa.Index("ix_snapshot_cases_cohort", "cohort"),
 )

@@ -38,7 +38,8 @@ TEMPLATES.globals.update(asset=asset_url)
 # The main navigation: (path, key of the label in publish's catalogue or, for the portal, the
 # portal's own); a French page's links lead to the French pages (/fr/...).
 NAV = (("", "nav_home"), ("explore", "nav_explore"), ("datasets", "nav_datasets"),
-       ("methodology", "nav_methodology"), ("api", "nav_api"), ("partner", "title"))
+       ("methodology", "nav_methodology"), ("ledger", "nav_ledger"), ("api", "nav_api"),
+       ("partner", "title"))
 SITE = "site/"
 PAGE_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
               ".js": "text/javascript; charset=utf-8"}

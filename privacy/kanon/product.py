@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -88,19 +87,42 @@ class KAnonResult:
             "generalisation_level_names": {_ctdc(q): self.level_name(q) for q in qis},
             "max_suppression": self.spec.max_suppression,
             "suppression": SUPPRESSION,
-            "records_suppressed": self.suppressed,
+            "suppression_within_limit": self.suppressed <= max_suppressed(
+                self.records_in, self.spec.max_suppression),
             "information_loss": {"metric": self.spec.loss_metric,
-                                 "value": self.information_loss},
+                                 "over": "published records",
+                                 "value": self.published_loss()},
             "l_diversity": dict(self.l_diversity),
         }
 
+    def published_loss(self) -> float:
+        """The information loss of the published records alone.
+
+        The searched loss also counts the suppressed records, against the snapshot's size:
+        with the file (whose own rows anyone can count) it would give back the exact number
+        of suppressed records and of cases. This one is a function of the file alone.
+        """
+        kept = self.records_in - self.suppressed
+        if kept <= 0:
+            return 0.0
+        if self.spec.loss_metric == "ncp":
+            q = len(self.spec.quasi_identifiers)
+            total = self.information_loss * self.records_in * q - self.suppressed * q
+            return max(total, 0.0) / (kept * q)
+        # Discernibility: each published record costs the size of its class.
+        return float(sum(size * size * count for size, count in self.class_sizes.items()))
+
     def report_markdown(self) -> str:
-        """The methodology section: levels, suppression, loss and class sizes."""
+        """The methodology section: k, levels, suppression within its limit, and loss.
+
+        No exact count of the snapshot: not the records taken in or suppressed, nor the sizes
+        of the classes (k-anonymity is not differential privacy: such counts would leave
+        outside any guarantee). The file's own rows and classes are visible in it.
+        """
         spec = self.spec
-        share = self.suppressed / self.records_in if self.records_in else 0.0
         metric = ("normalised certainty penalty (0 = every value published as is,"
                   " 1 = every value suppressed)" if spec.loss_metric == "ncp"
-                  else "discernibility (sum of squared class sizes, n per suppressed record)")
+                  else "discernibility (sum over published records of their class size)")
         lines = [
             "## k-anonymised microdata",
             "",
@@ -118,32 +140,20 @@ class KAnonResult:
         for q in spec.quasi_identifiers:
             lines.append(f"| {_ctdc(q)} | {self.level_name(q)} |"
                          f" {self.levels[q]} of {self.hierarchies[q].top} |")
-        sizes = sorted(self.class_sizes.items())
-        classes = sum(c for _, c in sizes)
+        within = self.suppressed <= max_suppressed(self.records_in, spec.max_suppression)
         lines += [
             "",
-            f"- Records suppressed: {self.suppressed:,} of {self.records_in:,}"
-            f" ({share:.2%}; limit {spec.max_suppression:.0%}).",
-            f"- Information loss: {self.information_loss:.4g}, {metric}.",
-            f"- Equivalence classes: {classes:,}; smallest {sizes[0][0] if sizes else 0},"
-            f" largest {sizes[-1][0] if sizes else 0}.",
+            ("- Suppression stayed within the limit of"
+             if within else "- Suppression exceeded the limit of")
+            + f" {spec.max_suppression:.0%} of the records (removed whole records; how many"
+            " is not published, since it would give the exact number of cases).",
+            f"- Information loss over the published records: {self.published_loss():.4g},"
+            f" {metric}.",
         ]
         if self.l_diversity:
             lines.append("- l-diversity (distinct values in the least diverse class): "
                          + ", ".join(f"{k} {v}" for k, v in self.l_diversity.items()) + ".")
-        lines += ["", "| Class size | Classes | Records |", "|---|---|---|"]
-        for low, high in _size_bins(spec.k):
-            chosen = [(s, c) for s, c in sizes if low <= s and (high is None or s <= high)]
-            if chosen:
-                label = f"{low}+" if high is None else f"{low}–{high}"
-                lines.append(f"| {label} | {sum(c for _, c in chosen):,} |"
-                             f" {sum(s * c for s, c in chosen):,} |")
         return "\n".join(lines) + "\n"
-
-
-def _size_bins(k: int) -> list[tuple[int, int | None]]:
-    edges = [k, 2 * k, 5 * k, 10 * k, 100 * k]
-    return [*((a, b - 1) for a, b in itertools.pairwise(edges)), (edges[-1], None)]
 
 
 def _year_domain(frame: pd.DataFrame, spec: KAnonSpec) -> tuple[int, int]:

@@ -142,7 +142,7 @@ def selection_scale(rho: Fraction) -> float:
     """The smallest exponential-mechanism scale whose OpenDP privacy map stays within ``rho``."""
     # Bounded-range exponential mechanism: rho = (2 * sensitivity / scale)^2 / 8.
     scale = SCORE_SENSITIVITY / math.sqrt(2 * float(rho))
-    while _noisy_max(scale).map(SCORE_SENSITIVITY) > float(rho):
+    while Fraction(_noisy_max(scale).map(SCORE_SENSITIVITY)) > rho:
         scale = math.nextafter(scale, math.inf) * (1 + 1e-12)
     return scale
 
@@ -301,7 +301,8 @@ def measure(frame: pd.DataFrame, spec: SyntheticSpec, *,
         scale = selection_scale(select_rhos[step])
         mech = _noisy_max(scale)
         child, pa = candidates[noise.noisy_max(scores, scale,
-                                               f"select|{step}|{len(candidates)}")]
+                                               f"select|{step}|{len(candidates)}",
+                                               sensitivity=SCORE_SENSITIVITY)]
         names = tuple(view_name(dom.columns[c], v, data.size((c, v))) for c, v in pa)
         selections.append(Selection(dom.columns[child], names, len(candidates), scale,
                                     select_rhos[step], float(mech.map(SCORE_SENSITIVITY))))

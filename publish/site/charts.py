@@ -1,8 +1,10 @@
-"""Bar charts as geometry for server-side SVG: one bar per published cell, with its interval."""
+"""Bar charts as geometry for server-side SVG: one bar per published cell with its interval,
+and the ledger's bars of each cohort's spent and remaining budget."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 # Nothing is added up across cells (that would add noise and bias), so every bar is one cell
@@ -79,3 +81,56 @@ def _nice_step(top: int) -> int:
         if top / step <= 5:
             return step
     return int(10 ** len(str(top // 5)))
+
+
+# The ledger page's chart: one horizontal bar per cohort, the length of the cap, split into
+# what the cohort has spent and what remains (in rho, the unit the ledger adds up exactly).
+@dataclass(frozen=True)
+class BudgetBar:
+    index: int  # the cohort's index in the ledger's list of cohorts
+    cohort: int
+    y: float
+    height: float
+    spent_width: float
+    remaining_width: float
+
+
+@dataclass(frozen=True)
+class BudgetChart:
+    width: float
+    height: float
+    left: float
+    plot_width: float
+    plot_top: float
+    plot_bottom: float
+    ticks: list[tuple[float, float]]  # (x, rho)
+    bars: list[BudgetBar]
+
+
+def budget_chart(cohorts: list[dict[str, Any]], cap_rho: float) -> BudgetChart:
+    """Geometry of the spent and remaining rho of each cohort, against the cap's length."""
+    left, plot_width, slot, plot_top = 64.0, 480.0, 30.0, 8.0
+    full = max([cap_rho] + [float(c["spent"]["rho"]) + float(c["remaining"]["rho"])
+                            for c in cohorts] + [1e-12])
+
+    def x_of(rho: float) -> float:
+        return plot_width * rho / full
+
+    bars = [BudgetBar(index=i, cohort=int(c["cohort"]), y=plot_top + i * slot + 4,
+                      height=slot - 8, spent_width=x_of(float(c["spent"]["rho"])),
+                      remaining_width=x_of(float(c["remaining"]["rho"])))
+            for i, c in enumerate(cohorts)]
+    plot_bottom = plot_top + slot * max(len(cohorts), 1)
+    step = _nice_fraction(full)
+    ticks = [(left + x_of(i * step), round(i * step, 6)) for i in range(int(full / step) + 1)]
+    return BudgetChart(width=left + plot_width + 64, height=plot_bottom + 28, left=left,
+                       plot_width=plot_width, plot_top=plot_top, plot_bottom=plot_bottom,
+                       ticks=ticks, bars=bars)
+
+
+def _nice_fraction(top: float) -> float:
+    """A tick step giving at most five steps up to ``top`` (0.1, 0.25, 0.5, 1, 2, ...)."""
+    for step in (0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0):
+        if top / step <= 5:
+            return step
+    return float(10 ** len(str(int(top // 5))))

@@ -123,8 +123,9 @@ class Figure:
 def load_aggregates(folder: Path, dp: dict[str, Any]) -> list[Aggregate]:
     out = []
     for i, r in enumerate(dp["resources"]):
-        if (r.get("privacy") or {}).get("method") != "dp-table":
-            continue
+        privacy = r.get("privacy") or {}
+        if privacy.get("method") != "dp-table" or privacy.get("raw"):
+            continue  # raw measurements are for researchers' models, not for the site
         frame = pd.read_csv(folder / r["path"], dtype=str, keep_default_na=False)
         out.append(Aggregate(index=i, resource=r, frame=frame))
     return out

@@ -9,9 +9,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from publish import ledger as publish_ledger
 from publish.documents import environment
 from publish.meta import ReleaseMeta
-from publish.site import pages
+from publish.site import charts, pages
 from publish.site.labels import (
     LANGUAGE_NAMES,
     LANGUAGES,
@@ -33,7 +34,7 @@ ASSETS = ("site.css", "site.js")
 TEMPLATES = environment("templates/site")
 NAV = (("index.html", "nav_home"), ("explore/index.html", "nav_explore"),
        ("datasets/index.html", "nav_datasets"), ("methodology/index.html", "nav_methodology"),
-       ("api/index.html", "nav_api"))
+       ("ledger.html", "nav_ledger"), ("api/index.html", "nav_api"))
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,17 @@ def _files(folder: Path, dp: dict[str, Any]) -> dict[str, Any]:
     return {"data": data, "others": others}
 
 
+def _ledger_context(dp: dict[str, Any]) -> dict[str, Any]:
+    """The ledger page's: the ledger as datapackage.json states it (``{}``: none recorded),
+    its chart, and the cohorts whose weakest protection is k-anonymity."""
+    ledger = dp["ctcollab"].get("privacy_ledger") or {}
+    cohorts = ledger.get("cohorts", [])
+    return {"ledger": ledger, "ledger_key": publish_ledger.KEY,
+            "chart": charts.budget_chart(cohorts, float(ledger["cap"]["rho"])) if ledger
+            else None,
+            "weakest": [(i, c["cohort"]) for i, c in enumerate(cohorts) if c["kanon_published"]]}
+
+
 def _pages(folder: Path, dp: dict[str, Any], tables: list[pages.Aggregate],
            lang: str) -> list[Page]:
     countries = pages.countries_with_data(tables)
@@ -95,6 +107,7 @@ def _pages(folder: Path, dp: dict[str, Any], tables: list[pages.Aggregate],
         Page("datasets/index.html", "datasets.html", {"files": _files(folder, dp)}),
         Page("explore/index.html", "explore.html", {"tables": tables}),
         Page("methodology/index.html", "methodology.html", {}),
+        Page("ledger.html", "ledger.html", _ledger_context(dp)),
         Page("api/index.html", "api.html", {"tables": tables}),
     ]
     for table, fig in explore:

@@ -103,6 +103,44 @@ def test_the_site_works_offline_from_the_release_folder(
         [u for u in requests if not u.startswith("file://")]
 
 
+def test_the_privacy_ledger_page_and_its_chart(site: tuple[str, Partner, Any],
+                                              shot_on_failure: Page,
+                                              released_settings: Settings) -> None:
+    """Reached from the navigation, served and from the disk: one bar per cohort, split into
+    spent and remaining, in English and French, with no request to another server."""
+    import json
+
+    base, _, _ = site
+    page = shot_on_failure
+    dp = json.loads((released_settings.releases_dir / "2026.03.02" / "datapackage.json")
+                    .read_text(encoding="utf-8"))
+    cohorts = dp["ctcollab"]["privacy_ledger"]["cohorts"]
+    assert cohorts
+    page.goto(base + "/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Privacy ledger").click()
+    expect(page).to_have_url(re.compile(r"/ledger(\.html)?$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Privacy ledger")
+    chart = page.locator("#budget-chart svg")
+    expect(chart).to_be_visible()
+    assert chart.locator("g.budget").count() == len(cohorts)
+    spent = chart.locator("rect.spent").first.bounding_box()
+    left = chart.locator("rect.remaining").first.bounding_box()
+    assert spent and left and abs(spent["x"] + spent["width"] - left["x"]) < 1
+    expect(page.locator("table#releases tbody tr")).to_have_count(
+        len(dp["ctcollab"]["privacy_ledger"]["releases"]))
+    page.get_by_role("link", name="Français").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Registre de confidentialité")
+    expect(page.locator("#budget-chart svg")).to_be_visible()
+
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    folder = released_settings.releases_dir / "2026.03.02" / "site"
+    page.goto((folder / "fr" / "ledger.html").as_uri())
+    expect(page.locator("#budget-chart svg g.budget")).to_have_count(len(cohorts))
+    assert requests and all(u.startswith("file://") for u in requests), \
+        [u for u in requests if not u.startswith("file://")]
+
+
 def test_download_a_dataset(site: tuple[str, Partner, Any], shot_on_failure: Page,
                             released_settings: Settings) -> None:
     base, _, _ = site

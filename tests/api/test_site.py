@@ -159,7 +159,9 @@ def test_methodology_shows_each_tables_privacy_parameters(client: TestClient,
             assert re.search(rf'<th scope="row"[^>]*>k</th><td><span [^>]*>{privacy["k"]}</span>',
                              html)
             assert ", ".join(privacy["quasi_identifiers"]) in html
-    assert dp["ctcollab"]["snapshot_sha256"] in html
+    assert re.fullmatch(r"[0-9a-f]{32}", dp["ctcollab"]["release_id"])
+    assert dp["ctcollab"]["release_id"] in html
+    assert not {"snapshot_sha256", "mapping_versions"} & set(dp["ctcollab"])
     assert "open site/index.html" in client.get("/methodology").text.replace("\n", " ")
     assert client.get("/1999.01.01/site/methodology/index.html").status_code == 404
 

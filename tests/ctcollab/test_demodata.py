@@ -239,6 +239,26 @@ def test_duplicates_across_partners_share_attributes_and_year() -> None:
     assert groups and all(len(s) >= 2 for s in groups.values())
     ids = [r.local_id for _, r in dups]
     assert len(set(ids)) == len(ids)
+    # ... under the same name and birth date, so that they can be linked
+    assert all(r.case.first_name and r.case.last_name and r.case.birth for _, r in dups)
+
+
+def test_every_person_has_a_name_and_a_birth_date_that_gives_their_age() -> None:
+    from harmonize.dates import age_at
+
+    rows = build_rows(RECORDS, SEED)
+    names: Counter[tuple[str, str, date | None]] = Counter()
+    for slug, rs in rows.items():
+        for r in rs:
+            c = r.case
+            assert c.first_name and c.last_name and c.birth is not None, slug
+            names[(c.first_name, c.last_name, c.birth)] += 1
+            if c.age is not None and not r.duplicate:
+                assert age_at(c.birth, c.registered) == c.age, (slug, c)
+            assert 1900 < c.birth.year <= c.registered.year
+    # different people, not one name for all: only the planted duplicates share one
+    assert sum(n - 1 for n in names.values()) == round(
+        load_params()["duplicates"]["share"] * RECORDS)
 
 
 # --------------------------------------------------------------------------- file shapes
@@ -276,6 +296,7 @@ def test_french_csv_has_pii_that_leaks_into_a_few_remarks(
         tables: dict[str, pd.DataFrame]) -> None:
     t = tables["espoir-sahel"]
     assert (t["Nom"] != "").all()
+    assert t["Date de naissance"].str.fullmatch(r"\d\d/\d\d/\d{4}").all()
     assert t["Téléphone"].str.fullmatch(r"\+227 9\d \d\d \d\d \d\d|").all()
     leaks = t["Observations"].str.contains(r"Nom: |\+227", regex=True)
     assert 2 <= leaks.sum() <= 0.05 * len(t)
@@ -371,6 +392,12 @@ def test_mappings_are_well_formed(extracts: dict[str, DemoExtract],
             assert spec["column"] not in PII_COLUMNS
             assert set(spec) <= {"column", "values", "separator", "date_format", "kind"}
         assert "year_of_registration" in m["fields"]
+        # Every partner's file names the person: the mapping links on it (read only for that).
+        linkage = m["linkage"]
+        assert set(linkage) <= {"name", "birth_date", "birth_year"}
+        assert linkage["name"] and set(linkage["name"]) <= columns, slug
+        assert linkage["birth_date"]["column"] in columns, slug
+        assert not set(linkage["name"]) & {spec["column"] for spec in m["fields"].values()}
 
 
 def test_mapping_values_cover_the_file_and_are_needed(

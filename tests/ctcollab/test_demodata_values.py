@@ -30,7 +30,8 @@ from ctcollab.demodata import (
     build_rows,
     generate,
 )
-from harmonize.harmonizer import Harmonized, case_key, harmonize
+from harmonize.harmonizer import Harmonized, case_key, harmonize, linkage_key, linkage_key_year
+from harmonize.linkage import normalise_name
 from harmonize.mapping import load_mapping
 from ingest.readers import read_table
 from ingest.table import RawTable
@@ -396,3 +397,44 @@ def test_comparisons_add_up(compared: dict[str, dict[str, Compared]]) -> None:
     generated = sum(c.cells for c in compared["generated"].values())
     assert generated >= RECORDS * len(STORED)  # RECORDS good rows x every stored field
     assert sum(c.cells for by_slug in compared.values() for c in by_slug.values()) >= 110_000
+
+
+# --------------------------------------------------------------------------- persons
+
+@EVERY_FILE
+def test_every_good_row_carries_its_persons_linkage_keys(harmonised: Files, files: str,
+                                                         slug: str) -> None:
+    """The name and birth date each partner writes in its own way give the same keys."""
+    h = harmonised[files][slug]
+    cases = h.result.cases
+    keys = dict(zip(cases["case_key"], zip(cases["linkage_key"], cases["linkage_key_year"],
+                                           strict=True), strict=True))
+    records = RECORDS_OF[slug]
+    checked = 0
+    for row in h.rows:
+        if not _kept(row, records):
+            continue
+        assert row.local_id is not None
+        c = row.case
+        name = normalise_name([c.first_name, c.last_name])
+        assert name is not None and c.birth is not None
+        full, by_year = keys[case_key(SECRET, ORG_ID, row.local_id)]
+        assert full == linkage_key(SECRET, name, c.birth), row.local_id
+        want = linkage_key_year(SECRET, name, c.birth.year, c.citizenship)
+        assert (None if pd.isna(by_year) else by_year) == want, row.local_id
+        checked += 1
+    assert checked >= (200 if files == "generated" else 50)
+
+
+def test_the_same_person_at_two_partners_has_the_same_keys(harmonised: Files) -> None:
+    by_person: dict[tuple[str, str, Any], set[tuple[str, str]]] = {}
+    for slug, h in harmonised["generated"].items():
+        keys = dict(zip(h.result.cases["case_key"], h.result.cases["linkage_key"], strict=True))
+        for row in h.rows:
+            if row.duplicate and row.local_id is not None:
+                c = row.case
+                by_person.setdefault((c.first_name, c.last_name, c.birth), set()).add(
+                    (slug, str(keys[case_key(SECRET, ORG_ID, row.local_id)])))
+    assert len(by_person) == round(demodata.load_params()["duplicates"]["share"] * RECORDS)
+    for seen in by_person.values():
+        assert len({s for s, _ in seen}) == 2 and len({k for _, k in seen}) == 1, seen

@@ -93,7 +93,7 @@ def test_a_release_killed_mid_way_leaves_the_last_release_and_latest(home: Path)
     releases = home / "releases"
     before = {p.relative_to(releases): p.read_bytes()
               for p in releases.rglob("*") if p.is_file()}
-    spent = _query(home, "SELECT count(*) FROM budget_ledger")
+    spent = _query(home, "SELECT count(*) FROM privacy_spends")
 
     proc = _start(home, "release", "--version", "2026.05.02")
     _kill_when(proc, lambda: any(p.name.startswith(".tmp-") for p in releases.iterdir()))
@@ -105,7 +105,7 @@ def test_a_release_killed_mid_way_leaves_the_last_release_and_latest(home: Path)
              if p.is_file() and not p.relative_to(releases).parts[0].startswith(".tmp-")}
     assert after == before
     assert _query(home, "SELECT version FROM releases") == [("2026.05.01",)]
-    assert _query(home, "SELECT count(*) FROM budget_ledger") == spent
+    assert _query(home, "SELECT count(*) FROM privacy_spends") == spent
 
     # The version was never taken: the next release publishes it.
     again = ctcollab(home, "release", "--version", "2026.05.02")

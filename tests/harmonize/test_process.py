@@ -69,7 +69,7 @@ def test_a_crash_while_storing_leaves_no_half_upload(engine: sa.Engine, tmp_path
     def half_then_crash(conn: sa.Connection, result: object, **kw: int) -> None:
         conn.execute(cases.insert().values(
             case_key="k" * 64, org_id=org, upload_id=kw["upload_id"], mapping_version="x/1",
-            ingested_at=sa.func.now()))
+            ingested_at=sa.func.now(), cohort=2021))
         raise RuntimeError("power cut")
 
     monkeypatch.setattr(process_module, "store_cases", half_then_crash)

@@ -72,6 +72,7 @@ def _load(engine: sa.Engine, rows: list[dict[str, object]]) -> None:
             conn.execute(cases.insert(), [
                 {"case_key": f"{i:064d}", "org_id": 1, "upload_id": 1, "mapping_version": "a/1",
                  "ingested_at": pd.Timestamp("2024-01-01", tz="UTC").to_pydatetime(),
+                 "cohort": 2024,
                  # A record marked as another's duplicate is never counted.
                  "duplicate_of": f"{0:064d}" if r["duplicate"] else None,
                  **{d: r[d] for d in DIMS}}

@@ -179,6 +179,9 @@ def check_source(release: Path, page: Page, e: Element) -> str | None:
         ok = _label_matches(text, cell, lang)
         return None if ok else f"{src} row {e.attrs['data-row']} {col}={cell!r} shown {text!r}"
     if src == "SHA256SUMS":
+        if e.attrs.get("data-part") == "key":  # a file's name, as the manifest lists it
+            ok = text == e.attrs["data-key"] and text in _sums(path)
+            return None if ok else f"SHA256SUMS lists no {text!r}"
         ok = _sums(path).get(e.attrs["data-key"]) == text
         return None if ok else f"SHA256SUMS has no {text!r} for {e.attrs['data-key']}"
     data, key = _json(path), e.attrs["data-key"]

@@ -72,13 +72,15 @@ def site(release: Path) -> list[Page]:
 
 def _aggregates(release: Path) -> list[dict[str, object]]:
     dp = json.loads((release / "datapackage.json").read_text())
-    return [r for r in dp["resources"] if r["privacy"]["method"] == "dp-table"]
+    # The raw measurements beside each table are files for researchers, not site pages.
+    return [r for r in dp["resources"]
+            if r["privacy"]["method"] == "dp-table" and not r["privacy"].get("raw")]
 
 
 def test_every_page_exists_in_english_and_french(release: Path) -> None:
     root = release / "site"
     names = ["index.html", "datasets/index.html", "explore/index.html",
-             "methodology/index.html", "api/index.html",
+             "methodology/index.html", "ledger.html", "api/index.html",
              *(f"explore/{r['name']}.html" for r in _aggregates(release))]
     for name in names:
         assert (root / name).is_file(), name
@@ -233,8 +235,9 @@ def test_french_pages_are_in_french_and_english_pages_in_english(release: Path,
         nav = [page.text_of(e) for e in page.elements
                if e.tag == "a" and e.parent and e.parent.parent and e.parent.parent.parent
                and e.parent.parent.parent.attrs.get("aria-label") in ("Main", "Principale")]
-        expected = (["Accueil", "Explorer", "Jeux de données", "Méthodologie", "API"] if french
-                    else ["Home", "Explore", "Datasets", "Methodology", "API"])
+        expected = (["Accueil", "Explorer", "Jeux de données", "Méthodologie",
+                     "Registre de confidentialité", "API"] if french
+                    else ["Home", "Explore", "Datasets", "Methodology", "Privacy ledger", "API"])
         assert nav == expected, rel
         # The language switch leads to the same page in the other language.
         other = [e for e in page.elements if e.tag == "a" and e.attrs.get("hreflang")

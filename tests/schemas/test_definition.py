@@ -83,11 +83,13 @@ def test_sqlalchemy_cases_table_is_derived_from_the_definition() -> None:
         col = cases.c[f.name]
         expected = {"year": sa.SmallInteger, "category": sa.String, "country": sa.String,
                     "flag": sa.Boolean, "key": sa.String, "text": sa.String,
-                    "integer": sa.Integer, "timestamp": sa.DateTime}[f.type]
+                    "integer": sa.Integer, "smallint": sa.SmallInteger,
+                    "timestamp": sa.DateTime}[f.type]
         assert isinstance(col.type, expected), f.name
         assert col.nullable == (not f.internal or f.optional), f.name
     assert set(metadata.tables) == {"organisations", "api_keys", "mappings", "uploads", "cases",
-                                    "releases", "budget_ledger"}
+                                    "releases", "privacy_caps", "privacy_spends", "cohorts",
+                                    "cohort_files", "snapshot_cases"}
 
 
 def test_pandas_and_arrow_dtypes_are_derived_from_the_definition() -> None:

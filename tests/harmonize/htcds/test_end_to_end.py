@@ -13,10 +13,18 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from harmonize.harmonizer import Harmonized, case_key, harmonize
-from harmonize.htcds import HtcdsPrepared, prepare, recognise
+from harmonize.harmonizer import Harmonized, case_key, harmonize, linkage_key, linkage_key_year
+from harmonize.htcds import (
+    LINKAGE_BIRTH_DATE,
+    LINKAGE_NAME,
+    HtcdsPrepared,
+    prepare,
+    recognise,
+)
+from harmonize.linkage import normalise_name
 from ingest.readers import read_table
 from tests.harmonize.htcds.conftest import ORG_ID, SECRET
 from tests.harmonize.htcds.support import (
@@ -169,13 +177,38 @@ def test_planted_pii_is_nowhere(run: Run) -> None:
         for secret in pii:
             assert secret not in text, (secret, text[:200])
     # and the prepared table, all that harmonize ever sees, holds none of it but the case id
-    frame = run.prepared.table.frame.drop(columns=["htcds.case_id"])
+    # and the two columns read only for the linkage keys: the name and the birth date
+    linkage = [LINKAGE_NAME, LINKAGE_BIRTH_DATE]
+    frame = run.prepared.table.frame.drop(columns=["htcds.case_id", *linkage])
     values = " | ".join(str(v) for v in frame.to_numpy().ravel())
     for secret in pii:
         assert secret not in values, secret
+    eligible = [c for c in run.cases if c.eligible]
+    assert run.prepared.table.frame[LINKAGE_NAME].tolist() == [
+        f"{c.first_name} {c.second_name}" for c in eligible]
+    assert run.prepared.table.frame[LINKAGE_BIRTH_DATE].tolist() == [
+        c.birth.isoformat() if c.birth else "" for c in eligible]
     for column in ("prs_FirstName", "prs_SecondName", "prs_Email", "prs_HomePhone",
                    "prs_MobilePhone", "prs_MailingStreet", "prs_Birthdate", "cas_CaseOwner"):
         assert column not in run.prepared.table.columns
+
+
+def test_linkage_keys_come_from_the_name_birth_date_and_citizenship(run: Run) -> None:
+    by_key = run.result.cases.set_index("case_key")
+    with_key = 0
+    for c in run.cases:
+        if not c.eligible:
+            continue
+        row = by_key.loc[case_key(SECRET, ORG_ID, run.variant.local_id(c))]
+        name = normalise_name([c.first_name, c.second_name])
+        want = linkage_key(SECRET, name, c.birth)
+        assert (None if pd.isna(row["linkage_key"]) else row["linkage_key"]) == want, c.n
+        citizenship = None if pd.isna(row["citizenship"]) else str(row["citizenship"])
+        year = linkage_key_year(SECRET, name, c.birth.year if c.birth else None, citizenship)
+        got = None if pd.isna(row["linkage_key_year"]) else row["linkage_key_year"]
+        assert got == year, c.n
+        with_key += want is not None and year is not None
+    assert with_key >= 10  # both keys met, not only missing ones
 
 
 def test_the_report_names_dropped_columns_but_no_values(run: Run) -> None:

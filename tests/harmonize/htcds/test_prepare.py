@@ -17,6 +17,8 @@ from harmonize.htcds import (
     AGE,
     CASE_DATE,
     CASE_ID,
+    LINKAGE_BIRTH_DATE,
+    LINKAGE_NAME,
     METHODOLOGY_NOTE,
     NotHtcds,
     builtin_mapping,
@@ -188,7 +190,12 @@ def test_identifying_columns_are_dropped_and_named_only() -> None:
                    "vic_LocationOfExploitation", "Notes", "_submitted_by", "cas_CaseNumber"):
         assert column in prepared.dropped_columns
         assert column not in prepared.table.columns
-    kept = {str(v) for v in prepared.table.frame.to_numpy().ravel()}
+    # the name and birth date travel, in two derived columns, only to be keyed by the
+    # harmonizer into the linkage keys
+    assert prepared.table.frame[LINKAGE_NAME].tolist() == ["Zelda1 Quorrington1"]
+    assert prepared.table.frame[LINKAGE_BIRTH_DATE].tolist() == ["1999-04-30"]
+    kept = {str(v) for v in prepared.table.frame.drop(
+        columns=[LINKAGE_NAME, LINKAGE_BIRTH_DATE]).to_numpy().ravel()}
     for value in row.values():
         if value not in ("TRUE", "Feminine", "ActualVictimOfTrafficking", "ForcedLabour",
                          "2022-06-15", "C-001"):
@@ -345,7 +352,11 @@ def test_builtin_mapping_reads_only_derived_columns() -> None:
     assert mapping.mapping_version == crosswalk().mapping_version == "htcds-2-0/1"
     assert all(c.startswith("htcds.") for c in mapping.columns)
     assert mapping.constants == {"data_source": "case_management"}
-    assert mapping.linkage == ()  # names and birth dates are never read for linkage
+    # names and birth dates are read only for the linkage keys, from derived columns too
+    assert mapping.linkage is not None
+    assert mapping.linkage.name == (LINKAGE_NAME,)
+    assert mapping.linkage.birth_date is not None
+    assert mapping.linkage.birth_date.column == LINKAGE_BIRTH_DATE
     assert set(mapping.fields) == {
         "year_of_registration", "age_broad", "majority_status_at_exploit", "gender",
         "exploitation_type", "labour_type", "means_of_control", "sex_exploitation_type",

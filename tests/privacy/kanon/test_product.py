@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -175,14 +176,37 @@ def test_privacy_object_and_report_say_exactly_what_protects_the_file() -> None:
     assert privacy["quasi_identifiers"] == QI_CTDC
     assert set(privacy["generalisation_levels"]) == set(QI_CTDC)
     assert privacy["max_suppression"] == 0.05
-    assert privacy["records_suppressed"] == result.suppressed
-    assert privacy["information_loss"] == {"metric": "ncp", "value": result.information_loss}
+    assert privacy["suppression_within_limit"] is True
+    assert privacy["information_loss"] == {"metric": "ncp", "over": "published records",
+                                           "value": result.published_loss()}
     assert set(privacy["l_diversity"]) == {"isForcedLabour", "isSexualExploit"}
     report = result.report_markdown()
     for name in QI_CTDC:
         assert f"| {name} |" in report
-    assert f"Records suppressed: {result.suppressed:,} of 21" in report
-    assert "| Class size | Classes | Records |" in report
+    assert "Suppression stayed within the limit of 5%" in report
+    # Nothing exact about the snapshot: neither the records taken in (21) nor suppressed (1),
+    # nor a histogram of class sizes. What the file itself shows may be stated: its one
+    # class of 20 rows is k achieved.
+    assert result.suppressed == 1 and result.records_in == 21 and len(result.frame) == 20
+    text = json.dumps(privacy) + report
+    assert not any(key in privacy for key in ("records_suppressed", "records_in",
+                                               "class_sizes"))
+    assert not re.search(r"\b21\b", text) and "Records suppressed" not in report
+    assert "Class size" not in report
+
+
+@pytest.mark.parametrize("metric", ["ncp", "discernibility"])
+def test_the_published_loss_is_a_function_of_the_file_alone(metric: str) -> None:
+    """Two snapshots that publish the same file, with different numbers of suppressed
+    records, state the same loss (the searched loss would tell them apart)."""
+    few = anonymise(internal_frame([PERSON_A] * 20 + [PERSON_B]),
+                    KAnonSpec(loss_metric=metric, max_suppression=0.2), seed=1)
+    more = anonymise(internal_frame([PERSON_A] * 20 + [PERSON_B] * 2),
+                     KAnonSpec(loss_metric=metric, max_suppression=0.2), seed=1)
+    assert few.frame.equals(more.frame) and few.suppressed != more.suppressed
+    assert few.information_loss != more.information_loss
+    assert few.privacy() == more.privacy()
+    assert few.report_markdown() == more.report_markdown()
 
 
 @pytest.mark.parametrize("rows", [0, 5])
@@ -313,7 +337,7 @@ def test_demo_data_is_k_anonymous(tmp_path: Path) -> None:
     from ctcollab import pipeline
     from ctcollab.demodata import DEMO_ORGS, generate
     from ctcollab.settings import load_settings
-    from privacy.snapshot import snapshot_frame
+    from privacy import snapshot
 
     settings_ = load_settings(home=tmp_path / "home",
                               database_url=f"sqlite:///{tmp_path / 'demo.db'}")
@@ -322,8 +346,8 @@ def test_demo_data_is_k_anonymous(tmp_path: Path) -> None:
         pipeline.add_org(ctx, org.slug, org.name)
     for e in generate(tmp_path / "demo", records=2000, seed=7):
         pipeline.ingest_file(ctx, e.org_slug, e.path, mapping=e.mapping, sheet=e.sheet)
-    with ctx.engine.connect() as conn:
-        frame = snapshot_frame(conn)
+    with ctx.engine.begin() as conn:
+        frame = snapshot.materialise(conn).frame(conn)
     ctx.engine.dispose()
     assert len(frame) > 1900
     result = anonymise(frame, KAnonSpec())

@@ -10,8 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from privacy import ledger
+from privacy.accountant import Accountant
 from privacy.errors import SpecInvalid
+from privacy.ledger import Budget
 from privacy.mechanisms import epsilon_of
+from privacy.noise import OPENDP
 from privacy.synthetic import SyntheticResult, SyntheticSpec, generate, measure, synthesize
 from schemas.ctdc_form import from_ctdc
 from schemas.definition import SCHEMA
@@ -54,17 +57,26 @@ def test_spends_add_up_exactly_and_report_epsilon(frame_20k: pd.DataFrame) -> No
     json.dumps(result.params)  # published as is: plain JSON
 
 
-def test_the_ledger_records_the_spend(frame_20k: pd.DataFrame, engine: sa.Engine) -> None:
+def test_the_accountant_charges_what_the_measurements_spent(frame_20k: pd.DataFrame,
+                                                           engine: sa.Engine) -> None:
+    """Measured through the release's accountant, every draw is charged by OpenDP's map: the
+    total equals the synthesizer's own account of its spends, within the allotment, and is
+    what the ledger records for the cohort."""
     spec = SyntheticSpec(columns=COLUMNS, rho=0.3)
-    result = synthesize(frame_20k, spec, seed=0)
+    accountant = Accountant({(2024, "dp-synthetic"): Budget(rho=spec.budget_rho())})
+    charged = accountant.source(OPENDP, 2024, "dp-synthetic", "cases_synthetic")
+    meas = measure(frame_20k, spec, noise=charged)
+    spent = accountant.by_cohort()[2024]
+    assert spent.rho <= Fraction(3, 10)
+    made = [*meas.one_way, *meas.selections, *meas.tables.values()]
+    maps = sum((Fraction(m.rho_map) for m in made), Fraction(0))
+    assert maps == spent.rho  # exactly the privacy maps, nothing planned re-listed
+    assert spent.rho > Fraction(3, 10) * Fraction(999_999, 1_000_000)
     with engine.begin() as conn:
-        rid = conn.execute(releases.insert().values(
-            version="s1", snapshot_hash="h", case_count=len(frame_20k), spec={})
-            .returning(releases.c.id)).scalar_one()
-        ledger.record(conn, rid, "h", [
-            ledger.Spend(s.product, s.item, s.rho, s.epsilon, s.delta)
-            for s in result.spends if s.rho is not None])
-        assert ledger.spent(conn, "h") == Fraction(3, 10)
+        rid = conn.execute(releases.insert().values(version="s1", spec={})
+                           .returning(releases.c.id)).scalar_one()
+        ledger.record(conn, rid, accountant.spends)
+        assert ledger.totals(conn)[2024].rho == spent.rho
 
 
 def test_rows_default_to_the_dp_estimate_or_follow_the_spec(frame_20k: pd.DataFrame) -> None:
