@@ -9,6 +9,7 @@ import secrets
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ class CohortFile:
         return None if self.path is None or self.sidecar is None else (
             self.path.removesuffix(".csv") + ".json")
 
-    @property
+    @cached_property
     def meta(self) -> dict[str, Any]:
         if self.sidecar is None:
             return {}
@@ -79,7 +80,6 @@ class CohortFile:
 class Outcome:
     version: str
     path: Path
-    plan: ReleasePlan
     spent: dict[int, ledger.Budget]
     noise: str
 
@@ -137,8 +137,9 @@ def run(engine: sa.Engine, releases_dir: Path, spec: ReleaseSpec, *, licence: st
             # 3. Re-check inside the lock what was actually spent, then record it with the
             # release, in the transaction that is committed before the folder appears.
             ledger.check(conn, spent)
+            public_id = secrets.token_hex(16)  # random: says nothing about the data
             release_id = conn.execute(releases.insert().values(
-                version=version, release_id=secrets.token_hex(16),
+                version=version, release_id=public_id,
                 spec=spec.model_dump(mode="json"))).inserted_primary_key[0]  # type: ignore[index]
             ledger.record(conn, release_id, accountant.spends)
             cohort_state.record_files(conn, release_id, [
@@ -148,8 +149,7 @@ def run(engine: sa.Engine, releases_dir: Path, spec: ReleaseSpec, *, licence: st
                                    if f.product == KANON and f.data is not None)
             meta = ReleaseMeta(
                 version=version, title=spec.title, created=publish.now_utc(),
-                release_id=conn.execute(sa.select(releases.c.release_id).where(
-                    releases.c.id == release_id)).scalar_one(),
+                release_id=public_id,
                 licence=licence, contributors=contributors, spec=spec.model_dump(mode="json"),
                 privacy_ledger=public_ledger.build(
                     conn, version, cohort_state.public_domain(spec.year_min), kanon_cohorts),
@@ -165,7 +165,7 @@ def run(engine: sa.Engine, releases_dir: Path, spec: ReleaseSpec, *, licence: st
         # the rename leaves a recorded spend with no folder (budget lost, nothing leaked).
         final = publish.publish_folder(staging, releases_dir, version)
     publish.set_latest(releases_dir, version)
-    return Outcome(version, final, plan, spent, noise.kind)
+    return Outcome(version, final, spent, noise.kind)
 
 
 def _extra_files(files: list[CohortFile]) -> dict[str, bytes]:
@@ -209,6 +209,13 @@ def _frozen_bytes(releases_dir: Path, frozen: cohort_state.FrozenFile) -> bytes 
                        f"{frozen.version} does not match its recorded checksum",
                        hint="restore that release folder from a backup")
     return data
+
+
+def _carried(frozen: cohort_state.FrozenFile, name: str, releases_dir: Path) -> CohortFile:
+    """A closed cohort's microdata file (and its description) as last published."""
+    return CohortFile(frozen.cohort, frozen.product, frozen.item, name,
+                      _frozen_bytes(releases_dir, frozen), _sidecar_of(releases_dir, frozen),
+                      frozen=True, carried_from=frozen.version)
 
 
 def _sidecar_of(releases_dir: Path, frozen: cohort_state.FrozenFile) -> bytes | None:
@@ -263,10 +270,7 @@ def _microdata(conn: sa.Connection, snap: snapshots.Snapshot, plan: ReleasePlan,
     if spec.synthetic is not None:
         key = (DP_SYNTHETIC, synthetic_key(spec))
         if key in c.carry:
-            out.append(CohortFile(c.cohort, *key, "cases_synthetic",
-                                  _frozen_bytes(releases_dir, c.carry[key]),
-                                  _sidecar_of(releases_dir, c.carry[key]), frozen=True,
-                                  carried_from=c.carry[key].version))
+            out.append(_carried(c.carry[key], "cases_synthetic", releases_dir))
         elif c.measure_synthetic:
             frame = snap.frame(conn, c.cohort)
             synth_noise = noise.derive(f"dp-synthetic|{c.cohort}|"
@@ -306,10 +310,7 @@ def _kanon(conn: sa.Connection, snap: snapshots.Snapshot, plan: ReleasePlan, c: 
     if spec.kanon is not None and c.closed:
         key = (KANON, kanon_key(spec))
         if key in c.carry:
-            out.append(CohortFile(c.cohort, *key, "cases_kanon",
-                                  _frozen_bytes(releases_dir, c.carry[key]),
-                                  _sidecar_of(releases_dir, c.carry[key]), frozen=True,
-                                  carried_from=c.carry[key].version))
+            out.append(_carried(c.carry[key], "cases_kanon", releases_dir))
         elif c.make_kanon:
             frame = snap.frame(conn, c.cohort) if frame is None else frame
             seed = (noise.post_processing_seed(f"kanon-shuffle|{c.cohort}")
@@ -355,9 +356,9 @@ def _combined(files: list[CohortFile], product: str, name: str) -> Resource | No
             entry.setdefault("constraints", {})["enum"] = sorted(set().union(*enums))
     frame = _typed(frame, schema)
     privacy = dict(first.get("privacy") or {"method": product})
-    privacy["cohorts"] = [{"cohort": f.cohort, "file": f.path,
-                           "published_in": f.carried_from or "this release",
-                           **({"privacy": f.meta["privacy"]} if f.meta.get("privacy") else {})}
+    # Each cohort's own privacy object is in the JSON file beside its file (f.sidecar_path).
+    privacy["cohorts"] = [{"cohort": f.cohort, "file": f.path, "described_in": f.sidecar_path,
+                           "published_in": f.carried_from or "this release"}
                           for f in parts]
     title = ("SYNTHETIC case-level data (differentially private)" if product == DP_SYNTHETIC
              else "Case-level data, k-anonymised")
