@@ -307,8 +307,7 @@ def budget(ctx: typer.Context) -> None:
     from privacy import ledger
 
     c = context()
-    with c.engine.begin() as conn:
-        run(lambda: ledger.ensure_cap(conn, pipeline.initial_cap(c.settings)))
+    with c.engine.connect() as conn:
         cap = run(lambda: ledger.current_cap(conn))
         rows = run(lambda: ledger.entries(conn))
         totals = run(lambda: ledger.totals(conn))
@@ -361,8 +360,7 @@ def cohort_list() -> None:
 
     c = context()
     year_min = load_spec(None).year_min
-    with c.engine.begin() as conn:
-        run(lambda: ledger.ensure_cap(conn, pipeline.initial_cap(c.settings)))
+    with c.engine.connect() as conn:
         cap = ledger.current_cap(conn)
         totals = ledger.totals(conn)
         status = cohorts.statuses(conn, cohorts.public_domain(year_min))

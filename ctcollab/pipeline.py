@@ -49,9 +49,12 @@ class Context:
 
 
 def open_context(settings: Settings, *, migrate: bool = True) -> Context:
+    """The engine on the newest schema, with the lifetime cap recorded if none is yet."""
     engine = make_engine(settings.db_url)
     if migrate:
         upgrade(engine)
+        with engine.begin() as conn:
+            ledger.ensure_cap(conn, initial_cap(settings))
     return Context(settings, engine)
 
 
@@ -62,10 +65,7 @@ def init(settings: Settings) -> Context:
         folder.mkdir(parents=True, exist_ok=True)
     settings.raw_dir.chmod(0o700)
     settings.case_key_secret()
-    ctx = open_context(settings)
-    with ctx.engine.begin() as conn:
-        ledger.ensure_cap(conn, initial_cap(settings))
-    return ctx
+    return open_context(settings)
 
 
 # --- organisations -------------------------------------------------------------------------
@@ -244,6 +244,7 @@ def release(ctx: Context, *, spec_path: Path | None = None, version: str | None 
     """
     spec = spec or load_spec(spec_path)
     with ctx.engine.begin() as conn:
+        # A Context need not come from open_context (the API process builds its own).
         ledger.ensure_cap(conn, initial_cap(ctx.settings))
     outcome = release_run.run(ctx.engine, ctx.settings.releases_dir, spec,
                               licence=ctx.settings.licence, version=version, seed=seed,
@@ -262,7 +263,6 @@ def set_cap(ctx: Context, rho: float, delta: float, epsilon: float | None,
             reason: str) -> ledger.Cap:
     """Record a new lifetime cap per cohort (itself recorded, and published in the ledger)."""
     with ctx.engine.begin() as conn:
-        ledger.ensure_cap(conn, initial_cap(ctx.settings))
         return ledger.set_cap(conn, ledger.Cap.of(rho, delta, epsilon), reason)
 
 

@@ -72,9 +72,11 @@ class FrozenFile:
     cohort: int
     product: str
     item: str
-    version: str  # the release folder it is copied from
+    version: str  # the release folder it is copied from (its newest copy)
     path: str | None  # None: the product was not publishable for this cohort (kept so)
     sha256: str | None
+    measured_in: str  # the release that first published these bytes (where it was measured)
+    measured_order: int  # that release's position (its id): releases in the order made
 
 
 def frozen(conn: sa.Connection, cohort: int) -> dict[tuple[str, str], FrozenFile]:
@@ -84,11 +86,19 @@ def frozen(conn: sa.Connection, cohort: int) -> dict[tuple[str, str], FrozenFile
         .join(releases, releases.c.id == cohort_files.c.release_id)
         .where(cohort_files.c.cohort == cohort, cohort_files.c.frozen)
         .order_by(cohort_files.c.id))
+    first: dict[tuple[str, str, str | None], tuple[str, int]] = {}
     out: dict[tuple[str, str], FrozenFile] = {}
     for r in rows:
+        since = first.setdefault((r.product, r.item, r.sha256), (r.version, r.release_id))
         out[r.product, r.item] = FrozenFile(cohort, r.product, r.item, r.version, r.path,
-                                            r.sha256)
+                                            r.sha256, *since)
     return out
+
+
+def measured_in(conn: sa.Connection, cohort: int) -> str | None:
+    """The release in which a closed cohort's final files were (last) measured, if any."""
+    files = frozen(conn, cohort).values()
+    return max(files, key=lambda f: f.measured_order).measured_in if files else None
 
 
 def record_files(conn: sa.Connection, release_id: int,

@@ -123,10 +123,11 @@ def measure(conn: sa.Connection, source: Source, spec: DpTablesSpec, year_min: i
         return {}
     exact = exact_counts_by_cohort(conn, source, [t.dimensions for t in tables], year_min,
                                    list(wanted))
+    at = {t.name: i for i, t in enumerate(tables)}
     out = {}
     for cohort, needed in wanted.items():
         for table in needed:
-            counts = exact[cohort][[t.name for t in tables].index(table.name)]
+            counts = exact[cohort][at[table.name]]
             keys = cells(table.dimensions, year_min, cohort)
             label = (f"dp-table|{cohort}|{table.name}|{','.join(table.dimensions)}|"
                      f"{_cells_digest(keys)}")
@@ -162,16 +163,15 @@ def combine(spec: DpTablesSpec, year_min: int,
             variance[at] += m.scale ** 2
             for i in at:
                 scales[i].append(m.scale)
-        sums.append((table, keys, estimate, variance, scales, tuple(cohorts)))
-    noisy_tables = [NoisyTable(t.dimensions, _dimension_frame(t.dimensions, keys),
-                               estimate.astype(float), variance)
-                    for t, keys, estimate, variance, _s, _c in sums]
+        sums.append((table, _dimension_frame(table.dimensions, keys), estimate, variance,
+                     scales, tuple(cohorts)))
+    noisy_tables = [NoisyTable(t.dimensions, frame_keys, estimate.astype(float), variance)
+                    for t, frame_keys, estimate, variance, _s, _c in sums]
     consistent = make_consistent(noisy_tables)
     out = []
-    for (table, keys, estimate, variance, scales, measured_cohorts), values in zip(
+    for (table, frame_keys, estimate, variance, scales, measured_cohorts), values in zip(
             sums, consistent, strict=True):
         rho = spec.rho_of(table)
-        frame_keys = _dimension_frame(table.dimensions, keys)
         raw = frame_keys.copy()
         raw["estimate"] = pd.array(estimate, dtype="Int64")
         raw["variance"] = variance

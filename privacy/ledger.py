@@ -176,12 +176,18 @@ def ensure_cap(conn: sa.Connection, cap: Cap) -> None:
 # --- spends ----------------------------------------------------------------------------------
 
 
+def spend_of(row: Any) -> Spend:
+    """A recorded spend, read back exactly (rho from its fraction string)."""
+    return Spend(row.cohort, row.product, row.item,
+                 None if row.rho is None else Fraction(row.rho), row.epsilon, row.delta,
+                 bool(row.revision))
+
+
 def spends(conn: sa.Connection, cohort: int | None = None) -> list[Spend]:
     query = sa.select(privacy_spends).order_by(privacy_spends.c.id)
     if cohort is not None:
         query = query.where(privacy_spends.c.cohort == cohort)
-    return [Spend(r.cohort, r.product, r.item, None if r.rho is None else Fraction(r.rho),
-                  r.epsilon, r.delta, bool(r.revision)) for r in conn.execute(query)]
+    return [spend_of(r) for r in conn.execute(query)]
 
 
 def totals(conn: sa.Connection) -> dict[int, Budget]:

@@ -90,44 +90,34 @@ def make_plan(conn: sa.Connection, spec: ReleaseSpec, revise: frozenset[int] = f
                              hint="open cohorts are measured again by every release")
     plans = []
     for cohort in domain:
-        closed = status[cohort].closed
-        if not closed:
-            plans.append(CohortPlan(cohort, False, False, tuple(spec.dp_tables.tables),
-                                    measure_synthetic=spec.synthetic is not None))
-            continue
-        if cohort in revise:
-            # A revision measures the DP products again (charged); microdata already
-            # published for the cohort is never derived again (two files would single out
-            # the late cases), so it stays as it was.
-            frozen_kanon = {k: f for k, f in cohort_state.frozen(conn, cohort).items()
-                            if spec.kanon is not None and k == (KANON, kanon_key(spec))}
-            plans.append(CohortPlan(
-                cohort, True, True, tuple(spec.dp_tables.tables), frozen_kanon,
-                measure_synthetic=spec.synthetic is not None,
-                make_kanon=spec.kanon is not None and not frozen_kanon))
-            continue
-        frozen = cohort_state.frozen(conn, cohort)
-        carry = {}
-        measure = []
-        for t in spec.dp_tables.tables:
-            key = (DP_TABLE, item_key(t))
-            if key in frozen:
-                carry[key] = frozen[key]
-            else:
-                measure.append(t)
-        synth = False
-        if spec.synthetic is not None:
-            key = (DP_SYNTHETIC, synthetic_key(spec))
-            if key in frozen:
-                carry[key] = frozen[key]
-            else:
-                synth = True
-        kanon = False
-        if spec.kanon is not None:
-            key = (KANON, kanon_key(spec))
-            if key in frozen:
-                carry[key] = frozen[key]
-            else:
-                kanon = True
-        plans.append(CohortPlan(cohort, True, False, tuple(measure), carry, synth, kanon))
+        plans.append(
+            _closed_plan(conn, spec, cohort, revision=cohort in revise)
+            if status[cohort].closed else
+            CohortPlan(cohort, False, False, tuple(spec.dp_tables.tables),
+                       measure_synthetic=spec.synthetic is not None))
     return ReleasePlan(spec, tuple(plans))
+
+
+def _closed_plan(conn: sa.Connection, spec: ReleaseSpec, cohort: int, *,
+                 revision: bool) -> CohortPlan:
+    """A closed cohort carries every frozen file and measures only what it never published.
+
+    A revision measures the DP products again (charged); microdata already published for the
+    cohort is never derived again (two files would single out the late cases), so it stays.
+    """
+    frozen = cohort_state.frozen(conn, cohort)
+    carry: dict[tuple[str, str], cohort_state.FrozenFile] = {}
+
+    def carried(key: tuple[str, str], reusable: bool = True) -> bool:
+        """Carry the frozen file for ``key`` if there is one; False: measure it now."""
+        if reusable and key in frozen:
+            carry[key] = frozen[key]
+            return True
+        return False
+
+    measure = tuple(t for t in spec.dp_tables.tables
+                    if not carried((DP_TABLE, item_key(t)), not revision))
+    synth = spec.synthetic is not None and not carried(
+        (DP_SYNTHETIC, synthetic_key(spec)), not revision)
+    kanon = spec.kanon is not None and not carried((KANON, kanon_key(spec)))
+    return CohortPlan(cohort, True, revision, measure, carry, synth, kanon)

@@ -121,6 +121,9 @@ def test_closed_cohort_is_carried_byte_for_byte_at_no_cost(
     by_cohort = {c["cohort"]: c for c in lg["cohorts"]}
     assert by_cohort[COHORTS[0]]["status"] == "closed"
     assert not by_cohort[COHORTS[0]]["measured_in_this_release"]
+    # Its final figures were measured in the first release (the second only copied them).
+    assert by_cohort[COHORTS[0]]["frozen_in"] == "first"
+    assert by_cohort[COHORTS[2]]["frozen_in"] is None
     assert [r["version"] for r in lg["releases"]] == ["first", "second"]
     assert lg["releases"][1]["cohorts"] == list(COHORTS[1:])
     # A revision is explicit, charged, and labelled.
@@ -134,6 +137,9 @@ def test_closed_cohort_is_carried_byte_for_byte_at_no_cost(
     fourth = pipeline.release(ctx, spec_path=spec, version="fourth")
     assert all(cohort_files(fourth.path)[p] == revised[p] for p in closed)
     assert COHORTS[0] not in fourth.spent
+    lg4 = {c["cohort"]: c for c in datapackage(fourth.path)["ctcollab"]["privacy_ledger"]
+           ["cohorts"]}
+    assert lg4[COHORTS[0]]["frozen_in"] == "third"  # the revision measured it last
 
 
 def test_an_upload_committed_during_a_release_is_neither_published_nor_charged(
