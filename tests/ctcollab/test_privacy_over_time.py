@@ -223,3 +223,31 @@ def test_the_public_ledger_states_every_spend(
     for c in lg["cohorts"]:
         assert c["spent"]["rho"] + c["remaining"]["rho"] == pytest.approx(2.0)
     assert YEAR in {c["cohort"] for c in lg["cohorts"] if c["status"] == "open"}
+
+
+def test_microdata_of_a_cohort_is_made_once_and_never_derived_again(
+        world: tuple[pipeline.Context, Path, Path], tmp_path: Path) -> None:
+    """The differencing attack on k-anonymised files: two files of one cohort that differ
+    by a late case single it out. The file is made when the cohort closes, then carried
+    byte for byte, through later uploads and through a revision of its DP figures."""
+    ctx, _spec, mapping = world
+    spec = tmp_path / "kanon.yaml"
+    spec.write_text((tmp_path / "inputs" / "spec.yaml").read_text(encoding="utf-8")
+                    + "kanon: {k: 3, max_suppression: 0.5}\n", encoding="utf-8")
+    pipeline.close_cohort(ctx, COHORTS[0])
+    first = pipeline.release(ctx, spec_path=spec, version="k1")
+    kanon = f"cohorts/{COHORTS[0]}/cases_kanon.csv"
+    made = cohort_files(first.path)[kanon]
+    assert made.count(b"\n") > 3  # a real file, header and rows
+    assert not any(p.endswith("cases_kanon.csv") and not p.startswith(f"cohorts/{COHORTS[0]}/")
+                   for p in cohort_files(first.path))  # open cohorts get none
+    ingest(ctx, tmp_path, "late-k", [(f"K-{i}", COHORTS[0], "Homme") for i in range(6)],
+           mapping)
+    second = pipeline.release(ctx, spec_path=spec, version="k2")
+    revised = pipeline.release(ctx, spec_path=spec, version="k3",
+                               revise=frozenset({COHORTS[0]}))
+    assert COHORTS[0] in revised.spent  # the DP figures were measured again ...
+    for r in (second, revised):
+        assert cohort_files(r.path)[kanon] == made  # ... the microdata never
+        assert (r.path / "data" / "cases_kanon.csv").read_bytes() == (
+            first.path / "data" / "cases_kanon.csv").read_bytes()
